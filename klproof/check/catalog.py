@@ -1,0 +1,109 @@
+"""The names of klproof's rewrites: what a step's `by` may say, and what the report prints.
+
+Kept free of SymPy so that reading a file's justifications, `klproof --help`
+and error messages do not pay for importing the algebra system.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from klproof.errors import did_you_mean
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    title: str  # how the report names it
+    statement: str  # what it says, for `klproof rules` and the README
+    aliases: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()  # rules it cannot work without
+
+
+RULES: dict[str, RuleInfo] = {r.id: r for r in (
+    RuleInfo("algebra", "algebra", "expand, cancel and collect terms (always on)",
+             ("arithmetic", "simplification", "rearrange", "expand", "factor", "collect", "distribute")),
+    RuleInfo("definition", "definition", "replace a definition from the file by its body",
+             ("definitions", "by definition", "substitute definition")),
+    RuleInfo("normal_density", "normal density", "N(x; mu, sigma) = exp(-(x - mu)^2 / (2 sigma^2)) / (sqrt(2 pi) sigma)",
+             ("gaussian density", "normal pdf", "log of the normal density", "definition of the normal density")),
+    RuleInfo("log_rules", "log rules", "log(ab) = log a + log b, log(a/b) = log a - log b, log(a^n) = n log a, "
+             "log(exp(a)) = a, for positive a, b and real a",
+             ("log", "logarithm", "log of a quotient", "log of a product", "expand log", "combine logs", "log laws")),
+    RuleInfo("kl_definition", "definition of KL", "D_KL(q || p) = E_q[log q - log p]",
+             ("kl", "definition of kl", "kl divergence", "reverse kl", "forward kl")),
+    RuleInfo("expectation", "definition of E", "E_q[f] = integral of q f (the sum over z for an abstract q)",
+             ("definition of expectation", "expectation as integral", "expectation as sum")),
+    RuleInfo("linearity", "linearity of E, Σ and ∫", "E[a f + b g] = a E[f] + b E[g] for constants a, b; "
+             "likewise sums over latent values and integrals", ("linearity of expectation", "linearity of e",
+             "linearity of integrals", "constants out", "pull out constants", "linear")),
+    RuleInfo("normalization", "densities sum to 1", "a density sums (integrates) to 1; "
+             "marginalisation: the sum over z of P(z, X) is P(X)",
+             ("normalisation", "density integrates to 1", "density sums to 1", "marginalisation", "marginalization"),
+             ("linearity",)),
+    RuleInfo("bayes", "Bayes' rule", "P(a|b) = P(a, b) / P(b); hence P(z|X) = P(X|z) P(z) / P(X)",
+             ("bayes rule", "bayes theorem", "bayes' theorem", "bayes' rule", "conditional probability",
+              "chain rule of probability")),
+    RuleInfo("gaussian_moments", "Gaussian moments", "integral of x^n exp(-a x^2 + b x + c) over the real line "
+             "in closed form (a > 0): E[x] = mu, E[x^2] = mu^2 + sigma^2, ...",
+             ("gaussian integral", "gaussian moments", "moments", "density integrates to one",
+              "second moment", "variance"), ("normal_density", "log_rules")),
+    RuleInfo("sum_linearity", "linearity of Σ_j", "sum_j (a_j + b_j) = sum_j a_j + sum_j b_j, sum_{j=1}^J c = c J",
+             ("sum", "sum over dimensions", "linearity of sums", "sum rule")),
+    RuleInfo("diagonal", "diagonal covariance", "tr diag(v) = sum v_j, det diag(v) = prod v_j, "
+             "log prod = sum log, mu^T mu = sum mu_j^2",
+             ("trace", "determinant", "diagonal", "trace and determinant")),
+    RuleInfo("kl_product", "KL of independent products", "D_KL(prod_j q_j || prod_j p_j) = sum_j D_KL(q_j || p_j)",
+             ("independence", "kl of a product", "factorised", "factorized", "per-dimension kl")),
+    RuleInfo("substitution", "substitution", "change of variables x = g(u) in an integral: dx = g'(u) du, limits mapped",
+             ("change of variables", "reparameterisation", "reparameterization", "reparametrization")),
+    RuleInfo("equation", "same operation on both sides", "an equation follows from the previous one by adding, "
+             "subtracting or multiplying both sides by the same thing",
+             ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
+              "multiply both sides", "rearrange the equation", "move to the other side")),
+    RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
+)}
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("’", "'").replace("'", "")).strip()
+
+
+_LOOKUP: dict[str, str] = {}
+for _rule in RULES.values():
+    for _name in (_rule.id, _rule.id.replace("_", " "), _rule.title, *_rule.aliases):
+        _LOOKUP[_key(_name)] = _rule.id
+
+
+def resolve(name: str) -> str:
+    """The rule id a justification names; ValueError with a hint if it names none."""
+    key = _key(name)
+    if key in _LOOKUP:
+        return _LOOKUP[key]
+    raise ValueError(did_you_mean(key, sorted(_LOOKUP), "known rules"))
+
+
+def resolve_all(by: str | list[str]) -> tuple[str, ...]:
+    """A `by` is a rule name, several separated by ',' or '+', or a list of them."""
+    parts = by if isinstance(by, list) else re.split(r"[,+;]| and then | then ", by)
+    ids: list[str] = []
+    for part in parts:
+        if not isinstance(part, str):
+            raise ValueError("each justification must be a string")
+        if part.strip():
+            rule = resolve(part)
+            if rule not in ids:
+                ids.append(rule)
+    return tuple(ids)
+
+
+def with_prerequisites(ids: tuple[str, ...]) -> frozenset[str]:
+    out: set[str] = set()
+    todo = list(ids)
+    while todo:
+        rule = todo.pop()
+        if rule not in out:
+            out.add(rule)
+            todo.extend(RULES[rule].needs)
+    return frozenset(out)

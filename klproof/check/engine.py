@@ -1,0 +1,151 @@
+"""The symbolic strategy: normalise lhs - rhs with the step's rewrites until it is 0.
+
+Justification first: the rules the step's `by` names (with what they need) are
+tried alone; if they do not close the step, every rule; then SymPy's `simplify`
+on what is left, the one slow rung. The result is evidence (an `Attempt`), not
+a verdict: `klproof.check.decide` turns evidence into verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from klproof.check.catalog import RULES, with_prerequisites
+from klproof.check.rules import PASSES, expectation, kl_definition
+from klproof.model import Identity, Implication, Step
+
+MAX_ROUNDS = 4
+ALL_RULES = frozenset(RULES) - {"simplify"}
+
+
+@dataclass(frozen=True)
+class Attempt:
+    proved: bool
+    rules: tuple[str, ...]  # the rules that changed something on the way, in order
+    stage: str  # "stated rules", "all rules", "simplify": the rung that closed it (or the last tried)
+    residual: str = ""  # lhs - rhs in normal form, when not proved
+    factor: str = ""  # for an equation that follows from the previous one: the factor between them
+    forms: tuple[tuple[str, str], ...] = ()  # (rule, expression after it), when asked for
+
+
+def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms: list | None = None) -> sp.Expr:
+    for _ in range(MAX_ROUNDS):
+        before = expr
+        for rule, rewrite in PASSES:
+            if rule not in allowed:
+                continue
+            after = rewrite(expr)
+            if after != expr:
+                if rule not in fired:
+                    fired.append(rule)
+                if forms is not None:
+                    forms.append((rule, str(after)))
+                expr = after
+        expr = sp.expand(expr)
+        if expr == before:
+            break
+    return expr
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    if expr == 0:
+        return True
+    if expr.has(sp.Integral, sp.Sum):  # together() would not look inside; expand already did
+        return False
+    return sp.expand(sp.numer(sp.together(expr))) == 0
+
+
+def substitute(expr: sp.Expr, old: sp.Symbol, new: sp.Expr, target: sp.Expr) -> sp.Expr | None:
+    """Change of variables old = a*u + b (a != 0) in every integral over the real line in old.
+
+    u is the variable that `target` (the other side of the step) integrates over:
+    z = mu + sigma*eps is affine in mu as well as in eps, and only the other side says which is meant.
+    """
+    bound = {n.limits[0][0] for n in target.atoms(sp.Integral)}
+    candidates = sorted((s for s in new.free_symbols if s in bound and s.is_real), key=sp.default_sort_key)
+    changed = False
+
+    def transform(n: sp.Integral):
+        nonlocal changed
+        (var, lo, hi), = n.limits
+        if var != old or (lo, hi) != (-sp.oo, sp.oo):
+            return n
+        for u in candidates:
+            slope = sp.diff(new, u)
+            if slope.has(u) or sp.expand(new - slope * u).has(u):
+                continue  # not affine in u
+            if slope.is_positive:
+                jacobian = slope
+            elif slope.is_negative:
+                jacobian = -slope
+            else:
+                continue
+            changed = True
+            return sp.Integral(n.function.xreplace({old: new}) * jacobian, (u, -sp.oo, sp.oo))
+        return n
+
+    out = expr.replace(lambda n: isinstance(n, sp.Integral) and len(n.limits) == 1 and len(n.limits[0]) == 3, transform)
+    return out if changed else None
+
+
+def _ladder(step: Step):
+    """(stage name, allowed rules), cheapest first."""
+    if step.by:
+        stated = with_prerequisites(step.by) | {"algebra"}
+        yield "stated rules", stated
+        if stated != ALL_RULES | {"algebra"}:
+            yield "all rules", ALL_RULES
+    else:
+        yield "algebra", frozenset({"algebra"})
+        yield "all rules", ALL_RULES
+
+
+def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True) -> Attempt:
+    claim = step.claim
+    lhs = claim.lhs if isinstance(claim, Identity) else claim.lhs
+    pre_rules: list[str] = []
+    if isinstance(claim, Identity) and step.substitution is not None:
+        old, new = step.substitution
+        changed = substitute(expectation(kl_definition(claim.lhs)), old, new,
+                             expectation(kl_definition(claim.rhs)))
+        if changed is not None:
+            lhs = changed
+            pre_rules.append("substitution")
+    difference = lhs - claim.rhs
+    premise = claim.premise_lhs - claim.premise_rhs if isinstance(claim, Implication) else None
+
+    residual = difference
+    fired: list[str] = []
+    forms: list | None = [] if record_forms else None
+    stage = "algebra"
+    for stage, allowed in _ladder(step):
+        fired = list(pre_rules)
+        if forms is not None:
+            forms.append((f"[{stage}]", str(difference)))
+        residual = normal_form(difference, allowed, fired, forms)
+        if is_zero(residual):
+            return Attempt(True, tuple(fired), stage, forms=tuple(forms or ()))
+        if premise is not None:
+            factor = _factor(residual, normal_form(premise, allowed, fired))
+            if factor is not None:
+                fired.append("equation")
+                return Attempt(True, tuple(fired), stage, factor=str(factor), forms=tuple(forms or ()))
+    if allow_simplify and not residual.has(sp.Integral, sp.Sum):
+        simplified = sp.simplify(residual)
+        if forms is not None:
+            forms.append(("simplify", str(simplified)))
+        if is_zero(sp.expand(simplified)):
+            return Attempt(True, tuple(fired) + ("simplify",), "simplify", forms=tuple(forms or ()))
+    return Attempt(False, tuple(fired), stage, residual=str(residual), forms=tuple(forms or ()))
+
+
+def _factor(conclusion: sp.Expr, premise: sp.Expr) -> sp.Expr | None:
+    """c with conclusion = c * premise and c provably nonzero, if there is one."""
+    if premise == 0:
+        return None
+    ratio = sp.cancel(sp.together(conclusion / premise))
+    if ratio.is_nonzero and not ratio.has(sp.Integral, sp.Sum) and sp.expand(conclusion - ratio * premise) == 0:
+        return ratio
+    return None

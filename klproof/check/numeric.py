@@ -1,0 +1,350 @@
+"""Numeric evidence and certified counterexamples, at points inside the assumptions.
+
+Sample values are exact rationals, so each side at a point is an exact SymPy
+number; SymPy's adaptive `evalf` then gives the difference to a requested
+*relative* precision (it raises its working precision through cancellation, so
+exp(-1000) is seen as nonzero). A difference counts as certified nonzero only
+when two evaluations at different precisions agree on a nonzero value. Integrals
+that have no closed form at the point are done by mpmath quadrature, whose error
+estimate must be far below the difference.
+
+Abstract probabilities (P(z|X), Q(z|X), E over Q, KL) are evaluated on a random
+finite model: every declared family gets a random positive joint table over small
+domains, conditionals and marginals are computed from it, so Bayes' rule and
+normalisation hold exactly, as the derivation assumes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+from fractions import Fraction
+
+import mpmath
+import sympy as sp
+
+from klproof import calculus as C
+from klproof.check import rules as R
+from klproof.model import Identity, Implication, Step
+from klproof.printing import show
+from klproof.verdict import NumericEvidence, Witness
+
+DOMAIN_SIZE = 3  # values a variable of a probability family takes in the random model
+SIMPLE = {  # tried first, in order, so that witnesses come out simple
+    "positive": [1, 2, Fraction(1, 2), 3, Fraction(3, 2)],
+    "negative": [-1, -2, Fraction(-1, 2), -3],
+    "nonnegative": [1, 0, 2, Fraction(1, 2)],
+    "integer": [1, 2, -1, 3, 0],
+    "positive_integer": [1, 2, 3],
+    "real": [1, -1, 2, Fraction(1, 2), -2, Fraction(-3, 2), 3],
+}
+
+
+@dataclass(frozen=True)
+class NumericResult:
+    witness: Witness | None = None
+    evidence: NumericEvidence | None = None
+    diagnosis: str = ""
+    reason: str = ""  # why no evidence could be had
+
+
+class NotEvaluable(Exception):
+    pass
+
+
+def _kind(symbol) -> str:
+    if symbol.is_integer and symbol.is_positive:
+        return "positive_integer"
+    if symbol.is_integer:
+        return "integer"
+    if symbol.is_positive:
+        return "positive"
+    if symbol.is_negative:
+        return "negative"
+    if symbol.is_nonnegative:
+        return "nonnegative"
+    return "real"
+
+
+def _value(kind: str, rng: random.Random, attempt: int) -> sp.Rational:
+    """The first attempts use simple values (so witnesses are simple), later ones random rationals."""
+    simple = SIMPLE[kind]
+    if attempt == 0:
+        value = Fraction(simple[0])
+    elif attempt < 2 * len(simple):
+        value = Fraction(rng.choice(simple))
+    elif kind == "positive_integer":
+        value = Fraction(rng.randint(1, 4))
+    elif kind == "integer":
+        value = Fraction(rng.randint(-4, 4))
+    else:
+        value = Fraction(rng.randint(1, 40), rng.randint(1, 12))
+        if kind == "real" and rng.random() < 0.5 or kind == "negative":
+            value = -value
+    return sp.Rational(value.numerator, value.denominator)
+
+
+# -- the random finite probability model ------------------------------------------------
+
+def _model(families: dict, rng: random.Random) -> dict:
+    """family -> (variables, joint table over DOMAIN_SIZE**n cells with positive rational masses)."""
+    model = {}
+    for family, variables in families.items():
+        cells = list(itertools.product(range(DOMAIN_SIZE), repeat=len(variables)))
+        weights = [rng.randint(1, 9) for _ in cells]
+        total = sum(weights)
+        model[family] = (variables, {cell: sp.Rational(w, total) for cell, w in zip(cells, weights)})
+    return model
+
+
+def _probability(model: dict, family: str, assignment: dict) -> sp.Rational:
+    """The mass of the event `assignment` (variable name -> value) under the family's joint."""
+    variables, table = model[family]
+    return sum((mass for cell, mass in table.items()
+                if all(cell[variables.index(v)] == value for v, value in assignment.items())), sp.Integer(0))
+
+
+def _families(expr) -> dict:
+    out = {}
+    for p in expr.atoms(C.Prob):
+        names = out.setdefault(p.family, set())
+        names.update(s.name for s in (*p.targets, *p.givens))
+    return {f: tuple(sorted(v)) for f, v in out.items()}
+
+
+# -- evaluation at a point ----------------------------------------------------------------
+
+def _vocabulary(expr: sp.Expr) -> sp.Expr:
+    """Definitions, KL and E replaced by what they mean: sums, integrals, densities."""
+    for rewrite in (R.expand_definitions, R.diagonal, R.kl_product, R.kl_definition, R.expectation, R.normal_density):
+        expr = rewrite(expr)
+    return expr
+
+
+def _instantiate(expr: sp.Expr, point: dict, model: dict, values: dict[str, int], used: set | None = None) -> sp.Expr:
+    """expr at the point: symbols replaced, finite sums expanded, probabilities looked up."""
+
+    def prob(p: C.Prob):
+        names = [s.name for s in (*p.targets, *p.givens)]
+        if any(n not in values for n in names):
+            raise NotEvaluable(f"{p.family} depends on an unbound variable")
+        joint = _probability(model, p.family, {n: values[n] for n in names})
+        if not p.givens:
+            return joint
+        return joint / _probability(model, p.family, {s.name: values[s.name] for s in p.givens})
+
+    def latent(n: C.LatentSum):
+        f, var = n.args
+        total = sp.Integer(0)
+        for v in range(DOMAIN_SIZE):
+            total += _instantiate(f, point, model, {**values, var.name: v}, used)
+        return total
+
+    expr = expr.replace(lambda n: isinstance(n, C.LatentSum), latent)
+    expr = expr.replace(lambda n: isinstance(n, C.Prob), prob)
+    expr = expr.xreplace(point)
+    if expr.has(sp.Sum):
+        expr = expr.replace(lambda n: isinstance(n, sp.Sum), _finite_sum(point))
+    if expr.has(sp.Product):
+        expr = expr.replace(lambda n: isinstance(n, sp.Product), lambda n: n.doit())
+    if used is not None:
+        used.update(k for k in expr.atoms(sp.Indexed) if k in point)
+    return expr.xreplace(point)  # indexed values that the sums exposed
+
+
+def _finite_sum(point: dict):
+    def expand(n: sp.Sum):
+        (j, lo, hi), = n.limits
+        if not (lo.is_Integer and hi.is_Integer) or hi - lo > 50:
+            raise NotEvaluable("a sum without a small concrete range")
+        return sp.Add(*[n.function.xreplace({j: k}) for k in range(int(lo), int(hi) + 1)])
+    return expand
+
+
+def _evaluate(expr: sp.Expr, digits: int):
+    """(value as mpf/mpc, error bound) of a closed expression; integrals by closed form or quadrature."""
+    error = mpmath.mpf(0)
+    if expr.has(sp.Integral):
+        def integral(n: sp.Integral):
+            nonlocal error
+            closed = R.gaussian_moments(R.log_rules(n))
+            if closed != n:
+                return closed
+            (x, lo, hi), = n.limits
+            if n.function.free_symbols - {x}:
+                raise NotEvaluable("integrand depends on an unbound variable")
+            f = sp.lambdify(x, n.function, modules="mpmath")
+            with mpmath.workdps(digits + 15):
+                value, err = mpmath.quad(f, [lo if lo != -sp.oo else -mpmath.inf, 0, hi if hi != sp.oo else mpmath.inf],
+                                         error=True)
+            error += abs(err)
+            return sp.Float(mpmath.nstr(value, digits + 10), digits + 10)
+        expr = expr.replace(lambda n: isinstance(n, sp.Integral), integral)
+    if expr.free_symbols:
+        raise NotEvaluable("unbound symbols remain: " + ", ".join(sorted(map(str, expr.free_symbols))))
+    return expr, error
+
+
+def _difference(lhs: sp.Expr, rhs: sp.Expr, digits: int):
+    """('zero' | 'nonzero' | 'unsure', the difference as a Float, lhs value, rhs value)."""
+    left, err_l = _evaluate(lhs, digits)
+    right, err_r = _evaluate(rhs, digits)
+    diff = left - right
+    if diff == 0:
+        return "zero", sp.Integer(0), left, right
+    low = diff.evalf(digits, maxn=digits * 12)
+    high = diff.evalf(2 * digits, maxn=digits * 24)
+    if not (low.is_number and high.is_number) or low.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise NotEvaluable("a side is undefined here")
+    # A complex value against a real one is a real disagreement (e.g. 2 log(s) at s = -1),
+    # so the difference is certified by its modulus, not skipped.
+    low, high = abs(low), abs(high)
+    error = err_l + err_r
+    if error:  # quadrature was used: compare against its error estimate
+        magnitude = abs(mpmath.mpf(high))
+        if magnitude > 1000 * error and magnitude > mpmath.mpf(10) ** (-digits // 2):
+            return "nonzero", high, left, right
+        return ("zero" if magnitude < mpmath.mpf(10) ** (-digits // 2) else "unsure"), high, left, right
+    if high == 0 or (getattr(high, "_prec", 999) < 10):
+        return "zero", high, left, right  # cancelled to below the working precision
+    if low != 0 and abs(low - high) <= high * sp.Float(10) ** (-(digits - 2)):
+        return "nonzero", high, left, right
+    return "unsure", high, left, right
+
+
+# -- sampling -------------------------------------------------------------------------------
+
+def _sides(step: Step):
+    claim = step.claim
+    if isinstance(claim, Identity):
+        return claim.lhs, claim.rhs, None
+    return claim.lhs, claim.rhs, (claim.premise_lhs, claim.premise_rhs)
+
+
+def _free(expr) -> tuple[list, list]:
+    """(plain symbols, indexed families) that need values."""
+    families = sorted({i.base for i in expr.atoms(sp.Indexed)}, key=lambda b: str(b))
+    labels = {b.label for b in families} | {p.args[0] for p in expr.atoms(C.Prob)}
+    symbols = sorted((s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels),
+                     key=lambda s: s.name)
+    return symbols, families
+
+
+def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericResult:
+    lhs, rhs, premise = _sides(step)
+    lhs, rhs = _vocabulary(lhs), _vocabulary(rhs)
+    if premise is not None:
+        premise = (_vocabulary(premise[0]), _vocabulary(premise[1]))
+    whole = sp.Tuple(lhs, rhs, *(premise or ()))
+    families = _families(whole)
+    distribution_vars = {v for vs in families.values() for v in vs}
+    symbols, indexed = _free(whole)
+    rng = random.Random(f"{seed}:{step.number}:{step.text}")
+    agreed, failures, largest = 0, [], sp.Integer(0)
+    for round_ in range(points * 3):
+        if agreed >= points:
+            break
+        model = _model(families, rng)
+        point, values = {}, {}
+        for s in symbols:
+            if s.name in distribution_vars:
+                values[s.name] = rng.randrange(DOMAIN_SIZE)
+            else:
+                point[s] = _value(_kind(s), rng, round_)
+        for base in indexed:
+            for k in range(-1, 8):
+                point[base[k]] = _value(_kind(base[k]), rng, round_ + k + 2)
+        used: set = set(symbols)
+        try:
+            left = _instantiate(lhs, point, model, values, used)
+            right = _instantiate(rhs, point, model, values, used)
+            status, diff, lv, rv = _difference(left, right, digits)
+            if premise is not None and status == "nonzero":
+                p_status, *_ = _difference(_instantiate(premise[0], point, model, values),
+                                           _instantiate(premise[1], point, model, values), digits)
+                if p_status != "zero":
+                    continue  # the previous equation does not hold here: this point says nothing
+        except (NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError) as exc:
+            failures.append(str(exc) or type(exc).__name__)
+            continue
+        if status == "nonzero":
+            witness = _witness({k: v for k, v in point.items() if k in used}, values, model, lv, rv, diff, digits)
+            return NumericResult(witness=witness, diagnosis=diagnose(step))
+        if status == "zero":
+            agreed += 1
+            if abs(diff) > abs(largest):
+                largest = diff
+    if agreed >= points:
+        evidence = NumericEvidence(points=agreed, digits=digits, seed=seed,
+                                   max_difference=sp.sstr(sp.Float(largest, 3)) if largest else "0")
+        return NumericResult(evidence=evidence)
+    reason = failures[0] if failures else "the sides could not be told apart or equal at enough points"
+    return NumericResult(reason=f"{reason} ({agreed} of {points} points agreed)")
+
+
+def _witness(point, values, model, lv, rv, diff, digits) -> Witness:
+    shown = tuple((str(k), str(v)) for k, v in sorted(point.items(), key=lambda kv: str(kv[0])))
+    shown += tuple((name, str(v)) for name, v in sorted(values.items()))
+    model_text = "; ".join(f"{family}({', '.join(vs)}) on {{0..{DOMAIN_SIZE - 1}}}^{len(vs)}: "
+                           + ", ".join(str(m) for m in table.values())
+                           for family, (vs, table) in sorted(model.items()))
+    fmt = lambda v: sp.sstr(sp.N(v, 12))  # noqa: E731
+    return Witness(point=shown, lhs=fmt(lv), rhs=fmt(rv), difference=fmt(diff), digits=digits,
+                   model=model_text)
+
+
+# -- diagnosis ----------------------------------------------------------------------------
+
+def diagnose(step: Step) -> str:
+    """What kind of mistake a refuted step looks like, when the normal forms can tell."""
+    from klproof.check.engine import ALL_RULES, normal_form
+
+    lhs, rhs, _ = _sides(step)
+
+    def nf(e):
+        return normal_form(e, ALL_RULES | {"algebra"}, [])
+
+    try:
+        if nf(lhs + rhs) == 0:
+            return "the sides differ by sign: one is the negative of the other"
+        for side_name, side, other in (("right", rhs, lhs), ("left", lhs, rhs)):
+            terms = sp.Add.make_args(side)
+            if len(terms) > 1:
+                for term in terms:
+                    if nf(other - (side - 2 * term)) == 0:
+                        return f"the sign of the term {show(term)} on the {side_name} side is wrong"
+                    if nf(other - (side - term)) == 0:
+                        return f"the term {show(term)} on the {side_name} side should not be there"
+        nl, nr = nf(lhs), nf(rhs)
+        if nr != 0:
+            ratio = sp.cancel(sp.together(nl / nr))
+            if ratio.is_number and ratio != 1 and ratio != 0:
+                return f"the sides differ by a constant factor: left = {show(ratio)} × right"
+            if not ratio.has(sp.Integral, sp.Sum, C.LatentSum) and sp.count_ops(ratio) <= 4 and ratio != 1:
+                return f"the sides differ by a factor {show(ratio)} (left = {show(ratio)} × right)"
+        difference = sp.expand(nl - nr)
+        if difference.is_number:
+            return f"the sides differ by the constant {show(difference)}"
+        missing = _missing_assumption(step, lhs, rhs)
+        if missing:
+            return missing
+        if sp.count_ops(difference) <= 6:
+            return f"the sides differ by {show(difference)}"
+    except Exception:  # diagnosis is a courtesy; the witness stands without it
+        return ""
+    return ""
+
+
+def _missing_assumption(step: Step, lhs, rhs) -> str:
+    """A real symbol that, declared positive, makes the step provable."""
+    from klproof.check.engine import ALL_RULES, is_zero, normal_form
+
+    for symbol in sorted((lhs - rhs).free_symbols, key=lambda s: getattr(s, "name", "")):
+        if not isinstance(symbol, sp.Symbol) or symbol.is_positive or not symbol.is_real:
+            continue
+        stronger = sp.Symbol(symbol.name, positive=True)
+        diff = (lhs - rhs).xreplace({symbol: stronger})
+        if is_zero(normal_form(diff, ALL_RULES | {"algebra"}, [])):
+            return f"holds only if {symbol.name} > 0, which is not declared (declare {symbol.name} = \"positive\")"
+    return ""

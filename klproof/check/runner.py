@@ -1,0 +1,144 @@
+"""Check steps in worker processes, each step bounded in time and memory.
+
+A step that overruns its time limit is stopped by killing its worker (a signal
+in the main thread would not stop SymPy deep inside C-level loops, nor work off
+the main thread); a fresh worker replaces it and the run goes on. Workers are
+forked after SymPy is imported, so starting one costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Callable
+
+from klproof.check.decide import Options, check_step, crash_verdict, timeout_verdict
+from klproof.model import Step
+from klproof.verdict import Verdict
+
+MEMORY_LIMIT_BYTES = 4 * 1024**3  # per worker, where the platform allows it
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    except (ImportError, ValueError, OSError):  # not on this platform: the time limit still holds
+        pass
+
+
+def _serve(conn: Connection, options: Options) -> None:
+    _limit_memory()
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        index, step = task
+        started = time.perf_counter()
+        try:
+            verdict = check_step(step, options)
+        except MemoryError:
+            verdict = crash_verdict(step, "ran out of memory (limit 4 GiB)", time.perf_counter() - started)
+        except RecursionError:
+            verdict = crash_verdict(step, "expression too deeply nested to check", time.perf_counter() - started)
+        except Exception as exc:  # a SymPy failure on one step must not lose the others
+            verdict = crash_verdict(step, f"the checker failed: {type(exc).__name__}: {exc}"[:300],
+                                    time.perf_counter() - started)
+        conn.send((index, verdict))
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    task: int | None = None
+    started: float = 0.0
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def run_steps(steps: list[Step], options: Options, jobs: int = 1,
+              on_done: Callable[[Verdict], None] | None = None) -> list[Verdict]:
+    """Verdicts for `steps`, in their order."""
+    import sympy  # noqa: F401 - imported before forking so that workers start warm
+
+    context = multiprocessing.get_context("fork")
+    results: dict[int, Verdict] = {}
+    pending = list(enumerate(steps))[::-1]
+    workers: list[_Worker] = []
+
+    def spawn() -> _Worker:
+        parent, child = context.Pipe()
+        process = context.Process(target=_serve, args=(child, options), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def finish(index: int, verdict: Verdict) -> None:
+        results[index] = verdict
+        if on_done:
+            on_done(verdict)
+
+    try:
+        workers = [spawn() for _ in range(max(1, min(jobs, len(steps))))]
+        while pending or any(w.task is not None for w in workers):
+            for worker in workers:
+                if worker.task is None and pending:
+                    worker.task, step = pending.pop()
+                    worker.started = time.perf_counter()
+                    worker.conn.send((worker.task, step))
+            busy = [w for w in workers if w.task is not None]
+            now = time.perf_counter()
+            deadline = min(w.started + options.timeout for w in busy)
+            ready = wait([w.conn for w in busy], timeout=max(0.0, deadline - now))
+            for worker in busy:
+                if worker.conn in ready:
+                    try:
+                        index, verdict = worker.conn.recv()
+                    except (EOFError, OSError):  # the worker died (e.g. killed by the OS for memory)
+                        index = worker.task
+                        verdict = crash_verdict(steps[index], "the checking process died",
+                                                time.perf_counter() - worker.started)
+                        _replace(workers, worker, spawn)
+                    finish(index, verdict)
+                    worker.task = None
+                elif time.perf_counter() - worker.started >= options.timeout:
+                    finish(worker.task, timeout_verdict(steps[worker.task], options.timeout))
+                    worker.task = None
+                    _replace(workers, worker, spawn)
+    finally:
+        for worker in workers:
+            _stop(worker)
+    return [results[i] for i in range(len(steps))]
+
+
+def _replace(workers: list[_Worker], worker: _Worker, spawn: Callable[[], _Worker]) -> None:
+    _stop(worker, kill=True)
+    fresh = spawn()
+    worker.process, worker.conn = fresh.process, fresh.conn
+
+
+def _stop(worker: _Worker, kill: bool = False) -> None:
+    try:
+        if kill:
+            worker.process.kill()
+        else:
+            worker.conn.send(None)
+    except (OSError, ValueError):
+        pass
+    worker.process.join(timeout=1 if not kill else 5)
+    if worker.process.is_alive():
+        worker.process.kill()
+        worker.process.join()
+    worker.conn.close()
+
+

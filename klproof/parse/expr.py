@@ -1,0 +1,427 @@
+"""A safe parser for klproof's expression syntax: Python's grammar, a whitelist of meanings.
+
+The text is parsed by `ast.parse` (which only builds a tree, it never runs
+anything) and each node is translated by hand into SymPy objects. Nothing here
+calls `eval`, `exec`, `sympify` or `parse_expr`; attribute access, strings,
+lambdas, comprehensions, keywords and every name not declared by the file or
+listed in BUILTINS are rejected before any evaluation. Sizes are bounded so that
+a hostile file cannot make the parser itself run out of time or memory.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable
+
+import sympy as sp
+
+from klproof import calculus as C
+from klproof.errors import ParseError, Span, did_you_mean
+
+MAX_EXPRESSION_CHARS = 5_000
+MAX_NODES = 2_000
+MAX_DEPTH = 60
+MAX_INTEGER_DIGITS = 100
+MAX_EXPONENT = 1_000  # |n| in x**n for a numeric n
+MAX_RESULT_DIGITS = 2_000  # numbers built from literals, e.g. 2**1000
+
+
+@dataclass
+class Scope:
+    """The names an expression may use: what the derivation file declared."""
+
+    symbols: dict[str, sp.Symbol] = field(default_factory=dict)
+    families: dict[str, sp.IndexedBase] = field(default_factory=dict)
+    distributions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    definitions: dict[str, sp.Lambda] = field(default_factory=dict)
+
+    def known_names(self) -> list[str]:
+        return [*self.symbols, *self.families, *self.distributions, *self.definitions, *BUILTINS, *CONSTANTS]
+
+
+CONSTANTS: dict[str, Any] = {"pi": sp.pi, "oo": sp.oo, "inf": sp.oo}
+
+
+def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool = True):
+    """Parse `text`; return a SymPy expression, or (lhs, rhs) for `lhs == rhs`."""
+    if not isinstance(text, str):
+        raise ParseError(f"expected an expression in quotes, got {type(text).__name__}", span,
+                         'write the expression as a string, e.g. expr = "x + 1"')
+    if len(text) > MAX_EXPRESSION_CHARS:
+        raise ParseError(f"expression is {len(text)} characters long; the limit is {MAX_EXPRESSION_CHARS}",
+                         span, "split the step into smaller steps")
+    if not text.strip():
+        raise ParseError("empty expression", span, 'write the expression, e.g. expr = "x + 1"')
+    source = " ".join(text.splitlines())  # multi-line strings are one expression
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        col = (exc.offset or 1)
+        raise ParseError(f"cannot read expression: {exc.msg}", _at(span, col),
+                         "expressions use Python-like syntax: x**2, log(x), P(z|X), Sum(f, (j, 1, J))") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ParseError("expression is nested too deeply", span, f"the nesting limit is {MAX_DEPTH}") from None
+    _check_size(tree, span)
+    return _Translator(scope, span, source).top(tree.body, allow_equation)
+
+
+def _at(span: Span, col: int) -> Span:
+    return Span(span.path, span.line, (span.col or 1) + col - 1 if span.col else None)
+
+
+def _check_size(tree: ast.AST, span: Span) -> None:
+    count = 0
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise ParseError(f"expression has more than {MAX_NODES} parts", span, "split the step into smaller steps")
+        if depth > MAX_DEPTH:
+            raise ParseError(f"expression is nested more than {MAX_DEPTH} levels deep", span,
+                             "split the step into smaller steps")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+class _Translator:
+    def __init__(self, scope: Scope, span: Span, source: str):
+        self.scope = scope
+        self.span = span
+        self.source = source
+        self.bound: dict[str, sp.Symbol] = {}  # names bound by Sum/Integral limits
+
+    # -- errors -------------------------------------------------------------
+    def error(self, node: ast.AST, message: str, hint: str | None = None) -> ParseError:
+        col = getattr(node, "col_offset", None)
+        span = _at(self.span, col + 1) if col is not None else self.span
+        return ParseError(message, span, hint)
+
+    def segment(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.source, node) or "?"
+
+    # -- entry --------------------------------------------------------------
+    def top(self, node: ast.AST, allow_equation: bool):
+        if isinstance(node, ast.Compare):
+            if not allow_equation:
+                raise self.error(node, "an equation is not allowed here", "write an expression without '=='")
+            if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
+                raise self.error(node, "only equations 'lhs == rhs' are supported",
+                                 "inequalities and chained comparisons cannot be checked")
+            return (self.expr(node.left), self.expr(node.comparators[0]))
+        return self.expr(node)
+
+    def expr(self, node: ast.AST) -> sp.Expr:
+        method: Callable | None = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(node, f"'{self.segment(node)}' is not allowed in an expression",
+                             _FORBIDDEN_HINTS.get(type(node).__name__, "use arithmetic, declared names and known functions"))
+        return method(node)
+
+    # -- leaves -------------------------------------------------------------
+    def _Constant(self, node: ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(node, f"{self.segment(node)} is not a number", "strings, booleans and None are not math")
+        text = self.segment(node).replace("_", "")
+        if isinstance(value, int):
+            if len(text) > MAX_INTEGER_DIGITS:
+                raise self.error(node, f"integer literal has {len(text)} digits; the limit is {MAX_INTEGER_DIGITS}")
+            return sp.Integer(value)
+        try:  # a decimal literal means exactly what it says: 0.1 is 1/10, not a binary float
+            exact = Fraction(text)
+        except ValueError:
+            raise self.error(node, f"cannot read the number {text}") from None
+        if len(str(exact.numerator)) + len(str(exact.denominator)) > MAX_INTEGER_DIGITS:
+            raise self.error(node, f"number {text} is too large or too precise", f"at most {MAX_INTEGER_DIGITS} digits")
+        return sp.Rational(exact.numerator, exact.denominator)
+
+    def _Name(self, node: ast.Name):
+        name = node.id
+        if name in self.bound:
+            return self.bound[name]
+        if name in self.scope.symbols:
+            return self.scope.symbols[name]
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in self.scope.families:
+            raise self.error(node, f"'{name}' is an indexed family", f"write it with an index, e.g. {name}[j]")
+        if name in BUILTINS or name in self.scope.definitions or name in self.scope.distributions:
+            raise self.error(node, f"'{name}' is a function", f"call it, e.g. {name}(...)")
+        raise self.error(node, f"unknown symbol '{name}'", did_you_mean(name, list(self.scope.symbols) + list(self.scope.families)))
+
+    def _Subscript(self, node: ast.Subscript):
+        if not isinstance(node.value, ast.Name) or node.value.id not in self.scope.families:
+            base = self.segment(node.value)
+            raise self.error(node, f"'{base}' is not an indexed family",
+                             "declare it under [families], e.g. sigma = \"positive\"")
+        index = self.expr(node.slice)
+        if not index.is_integer:
+            raise self.error(node.slice, f"index '{self.segment(node.slice)}' is not an integer",
+                             'declare the index as an integer, e.g. j = "integer" under [symbols]')
+        return self.scope.families[node.value.id][index]
+
+    # -- arithmetic ---------------------------------------------------------
+    def _UnaryOp(self, node: ast.UnaryOp):
+        if isinstance(node.op, ast.USub):
+            return -self.expr(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            return self.expr(node.operand)
+        raise self.error(node, f"operator in '{self.segment(node)}' is not supported", "use +, -, *, /, **")
+
+    def _BinOp(self, node: ast.BinOp):
+        op = type(node.op)
+        if op is ast.BitOr:
+            raise self.error(node, "'|' is only allowed inside a probability, e.g. P(z|X)",
+                             "declare the family under [distributions]")
+        if op is ast.BitXor:
+            raise self.error(node, "'^' is not a power here", "write powers as x**2")
+        if op not in _ARITHMETIC:
+            raise self.error(node, f"operator in '{self.segment(node)}' is not supported", "use +, -, *, /, **")
+        left, right = self.expr(node.left), self.expr(node.right)
+        if op is ast.Pow:
+            return self._power(node, left, right)
+        if op is ast.Div and right == 0:
+            raise self.error(node, "division by zero")
+        return _ARITHMETIC[op](left, right)
+
+    def _power(self, node: ast.BinOp, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+            raise self.error(node, f"exponent {exponent} is too large; the limit is {MAX_EXPONENT}",
+                             "klproof bounds exponents so that no step can exhaust memory")
+        if base == 0 and exponent.is_Number and exponent.is_negative:
+            raise self.error(node, "division by zero")
+        result = sp.Pow(base, exponent)
+        if result.is_Rational and len(str(result)) > MAX_RESULT_DIGITS:
+            raise self.error(node, f"the number {self.segment(node)} has more than {MAX_RESULT_DIGITS} digits")
+        return result
+
+    # -- calls --------------------------------------------------------------
+    def _Call(self, node: ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise self.error(node, f"'{self.segment(node.func)}' cannot be called",
+                             "call a known function or a definition by name, e.g. log(x)")
+        if node.keywords:
+            raise self.error(node, "keyword arguments are not supported", "pass arguments by position")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.error(node, "'*' arguments are not supported")
+        name = node.func.id
+        if name in self.scope.distributions:
+            return self._probability(node, name)
+        if name in self.scope.definitions:
+            return self._defined(node, name)
+        if name in BUILTINS:
+            builder, arities = BUILTINS[name]
+            if len(node.args) not in arities:
+                want = " or ".join(str(a) for a in arities)
+                raise self.error(node, f"{name}() takes {want} argument{'s' if arities != (1,) else ''}, got {len(node.args)}",
+                                 BUILTIN_USAGE[name])
+            return builder(self, node)
+        raise self.error(node.func, f"unknown function '{name}'",
+                         did_you_mean(name, [*BUILTINS, *self.scope.definitions, *self.scope.distributions], "known functions"))
+
+    def _defined(self, node: ast.Call, name: str):
+        body = self.scope.definitions[name]
+        if len(node.args) != len(body.variables):
+            raise self.error(node, f"{name}() takes {len(body.variables)} arguments, got {len(node.args)}",
+                             f"{name} is defined with parameters ({', '.join(map(str, body.variables))})")
+        return C.Defined(sp.Symbol(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
+
+    def _probability(self, node: ast.Call, family: str):
+        variables = self.scope.distributions[family]
+        if len(node.args) == 1 and isinstance(node.args[0], ast.BinOp) and isinstance(node.args[0].op, ast.BitOr):
+            targets = self._variables(node.args[0].left, family, variables)
+            givens = self._variables(node.args[0].right, family, variables)
+        else:
+            targets = [self._variable(a, family, variables) for a in node.args]
+            givens = []
+        if not targets:
+            raise self.error(node, f"{family}() needs at least one variable", f"e.g. {family}({variables[0]})")
+        names = [t.name for t in targets + givens]
+        if len(set(names)) != len(names):
+            raise self.error(node, f"a variable appears twice in '{self.segment(node)}'")
+        return C.Prob(sp.Symbol(family), sp.Tuple(*targets), sp.Tuple(*givens))
+
+    def _variables(self, node: ast.AST, family: str, variables: tuple[str, ...]) -> list[sp.Symbol]:
+        if isinstance(node, ast.Tuple):
+            return [self._variable(e, family, variables) for e in node.elts]
+        return [self._variable(node, family, variables)]
+
+    def _variable(self, node: ast.AST, family: str, variables: tuple[str, ...]) -> sp.Symbol:
+        if not isinstance(node, ast.Name) or node.id not in variables:
+            raise self.error(node, f"'{self.segment(node)}' is not a variable of the distribution {family}",
+                             f"{family} is declared over ({', '.join(variables)}); write e.g. {family}({variables[0]}|{variables[-1]})")
+        return self.scope.symbols[node.id]
+
+    # -- binders ------------------------------------------------------------
+    def limits(self, node: ast.AST, what: str):
+        """(j, a, b) -> (symbol, a, b); a bare name -> (symbol, None, None)."""
+        if isinstance(node, ast.Name):
+            return self.binder(node), None, None
+        if isinstance(node, ast.Tuple) and len(node.elts) == 3 and isinstance(node.elts[0], ast.Name):
+            var = self.binder(node.elts[0])
+            return var, self.expr(node.elts[1]), self.expr(node.elts[2])
+        raise self.error(node, f"the {what} range must be a variable or (variable, lower, upper)",
+                         "e.g. Sum(f, (j, 1, J)) or Integral(f, x)")
+
+    def binder(self, node: ast.Name) -> sp.Symbol:
+        name = node.id
+        if name in self.scope.symbols:
+            return self.scope.symbols[name]
+        raise self.error(node, f"unknown variable '{name}'",
+                         "declare the bound variable under [symbols]; " + did_you_mean(name, list(self.scope.symbols)))
+
+    def density(self, node: ast.AST):
+        density = self.expr(node)
+        var = C.density_variable(density)
+        if var is None:
+            raise self.error(node, f"'{self.segment(node)}' is not a density",
+                             "use N(x, mu, sigma), NormalDiag(...) or a declared distribution such as Q(z|X)")
+        return density, var
+
+
+_ARITHMETIC = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: None,  # handled with bounds in _power
+}
+
+_FORBIDDEN_HINTS = {
+    "Attribute": "attribute access is not allowed; call functions by name",
+    "Lambda": "lambdas are not allowed; use [definitions]",
+    "ListComp": "comprehensions are not allowed; use Sum(f, (j, 1, J))",
+    "GeneratorExp": "comprehensions are not allowed; use Sum(f, (j, 1, J))",
+    "SetComp": "comprehensions are not allowed",
+    "DictComp": "comprehensions are not allowed",
+    "JoinedStr": "strings are not math",
+    "IfExp": "conditional expressions are not supported",
+    "BoolOp": "'and'/'or' are not supported",
+    "NamedExpr": "assignments are not allowed",
+    "Starred": "'*' is not supported",
+    "Tuple": "a tuple only appears as a range, e.g. Sum(f, (j, 1, J))",
+    "List": "lists are not math",
+    "Dict": "dicts are not math",
+    "Set": "sets are not math",
+    "Await": "not math",
+    "Yield": "not math",
+}
+
+
+# -- built-in functions --------------------------------------------------------
+
+def _unary(fn):
+    return lambda t, node: fn(t.expr(node.args[0]))
+
+
+def _sum(t: _Translator, node: ast.Call):
+    var, lo, hi = t.limits(node.args[1], "sum")
+    f = t.expr(node.args[0])
+    if lo is None:
+        return C.LatentSum(f, var)
+    if not var.is_integer:
+        raise t.error(node.args[1], f"the summation index '{var}' is not declared an integer",
+                      f'declare it under [symbols], e.g. {var} = "integer"')
+    return sp.Sum(f, (var, lo, hi))
+
+
+def _integral(t: _Translator, node: ast.Call):
+    var, lo, hi = t.limits(node.args[1], "integration")
+    f = t.expr(node.args[0])
+    if lo is None:
+        if f.has(C.Prob):  # an abstract density: integral over all values of its variable
+            return C.LatentSum(f, var)
+        lo, hi = -sp.oo, sp.oo
+    if not var.is_real:
+        raise t.error(node.args[1], f"the integration variable '{var}' is not declared real",
+                      f'declare it under [symbols], e.g. {var} = "real"')
+    return sp.Integral(f, (var, lo, hi))
+
+
+def _expectation(t: _Translator, node: ast.Call):
+    density, var = t.density(node.args[1])
+    return C.Expectation(t.expr(node.args[0]), density, var)
+
+
+def _kl(t: _Translator, node: ast.Call):
+    q, var = t.density(node.args[0])
+    p, var_p = t.density(node.args[1])
+    if var != var_p:
+        raise t.error(node, f"KL compares densities over the same variable, got '{var}' and '{var_p}'")
+    return C.KL(q, p, var)
+
+
+def _normal(t: _Translator, node: ast.Call):
+    x, mu, sigma = (t.expr(a) for a in node.args)
+    if x.is_real is False or mu.is_real is False:
+        raise t.error(node, "the variable and the mean of N must be real", "declare them real under [symbols]")
+    return C.Normal(x, mu, sigma)
+
+
+def _normal_diag(t: _Translator, node: ast.Call):
+    z = t.binder(node.args[0]) if isinstance(node.args[0], ast.Name) else None
+    if z is None:
+        raise t.error(node.args[0], "the first argument of NormalDiag is its vector variable")
+    j, lo, hi = t.limits(node.args[3], "product")
+    if lo is None:
+        raise t.error(node.args[3], "NormalDiag needs a range (j, 1, J)")
+    return C.NormalDiag(z, t.expr(node.args[1]), t.expr(node.args[2]), j, lo, hi)
+
+
+def _diag(t: _Translator, node: ast.Call):
+    j, lo, hi = t.limits(node.args[1], "diagonal")
+    if lo is None:
+        raise t.error(node.args[1], "diag needs a range (j, 1, J)")
+    return C.Diag(t.expr(node.args[0]), j, lo, hi)
+
+
+def _dot(t: _Translator, node: ast.Call):
+    j, lo, hi = t.limits(node.args[2], "dot product")
+    if lo is None:
+        raise t.error(node.args[2], "dot needs a range (j, 1, J)")
+    return C.Dot(t.expr(node.args[0]), t.expr(node.args[1]), j, lo, hi)
+
+
+def _matrix_fn(cls):
+    def build(t: _Translator, node: ast.Call):
+        arg = t.expr(node.args[0])
+        if not isinstance(arg, C.Diag):
+            raise t.error(node.args[0], f"{cls.__name__.lower()}() is defined here for diagonal matrices",
+                          "write e.g. tr(diag(sigma[j]**2, (j, 1, k)))")
+        return cls(arg)
+    return build
+
+
+BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
+    "exp": (_unary(sp.exp), (1,)),
+    "log": (_unary(sp.log), (1,)),
+    "ln": (_unary(sp.log), (1,)),
+    "sqrt": (_unary(sp.sqrt), (1,)),
+    "Abs": (_unary(sp.Abs), (1,)),
+    "abs": (_unary(sp.Abs), (1,)),
+    "N": (_normal, (3,)),
+    "NormalDiag": (_normal_diag, (4,)),
+    "E": (_expectation, (2,)),
+    "KL": (_kl, (2,)),
+    "Sum": (_sum, (2,)),
+    "Integral": (_integral, (2,)),
+    "diag": (_diag, (2,)),
+    "tr": (_matrix_fn(C.Trace), (1,)),
+    "det": (_matrix_fn(C.Det), (1,)),
+    "dot": (_dot, (3,)),
+}
+
+BUILTIN_USAGE = {
+    "exp": "exp(x)", "log": "log(x), the natural logarithm", "ln": "ln(x), same as log(x)",
+    "sqrt": "sqrt(x)", "Abs": "Abs(x)", "abs": "abs(x)",
+    "N": "N(x, mu, sigma): the normal density in x, sigma the standard deviation",
+    "NormalDiag": "NormalDiag(z, mu[j], sigma[j], (j, 1, J)): a diagonal Gaussian",
+    "E": "E(f, density), e.g. E(log(P(X|z)), Q(z|X)) or E(x**2, N(x, mu, sigma))",
+    "KL": "KL(q, p), e.g. KL(Q(z|X), P(z|X))",
+    "Sum": "Sum(f, (j, 1, J)) or Sum(f, z) over all values of a latent z",
+    "Integral": "Integral(f, x) over the real line, or Integral(f, (x, a, b))",
+    "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(diag(...))", "det": "det(diag(...))",
+    "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",
+}

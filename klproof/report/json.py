@@ -1,0 +1,61 @@
+"""The JSON report. Field names are a contract with CI tools: add fields, never rename them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+from klproof import __version__
+from klproof.verdict import Report, Status, Verdict
+
+SCHEMA_VERSION = 1
+
+
+def verdict_dict(verdict: Verdict) -> dict:
+    info = verdict.step
+    return {
+        "number": info.number,
+        "line": info.line,
+        "col": info.col,
+        "chain": info.chain,
+        "text": info.text,
+        "previous": info.previous_text,
+        "by": info.by_text,
+        "note": info.note,
+        "status": verdict.status.value,
+        "passed": verdict.passed,
+        "method": verdict.method,
+        "rules": list(verdict.rules),
+        "detail": verdict.detail,
+        "diagnosis": verdict.diagnosis,
+        "seconds": round(verdict.seconds, 6),
+        "cached": verdict.cached,
+        "witness": asdict(verdict.witness) if verdict.witness else None,
+        "evidence": asdict(verdict.evidence) if verdict.evidence else None,
+    }
+
+
+def report_dict(report: Report) -> dict:
+    verdicts = report.verdicts
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "klproof_version": __version__,
+        "settings": report.settings,
+        "files": [
+            {"path": f.path, "title": f.title, "source": f.source, "error": f.error or None,
+             "passed": f.passed, "seconds": round(f.seconds, 6), "steps": [verdict_dict(v) for v in f.verdicts]}
+            for f in report.files
+        ],
+        "summary": {
+            "files": len(report.files),
+            "steps": len(verdicts),
+            **{status.value: sum(1 for v in verdicts if v.status is status) for status in Status},
+            "unreadable_files": sum(1 for f in report.files if f.error),
+            "passed": report.passed,
+            "seconds": round(report.seconds, 6),
+        },
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,104 @@
+"""The step-by-step terminal report: a pure function from Report to rich renderables."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from klproof.verdict import FileReport, Report, Status, Verdict
+
+STYLE = {
+    Status.PROVED: ("✓ proved", "green"),
+    Status.NUMERIC: ("≈ numeric", "yellow"),
+    Status.UNKNOWN: ("? unknown", "yellow"),
+    Status.REFUTED: ("✗ refuted", "bold red"),
+    Status.ERROR: ("! error", "bold red"),
+}
+MAX_TEXT = 70
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+def render_report(report: Report, verbose: bool = False) -> RenderableType:
+    parts: list[RenderableType] = []
+    for file in report.files:
+        parts.append(render_file(file, verbose))
+        parts.append(Text(""))
+    parts.append(render_summary(report))
+    return Group(*parts)
+
+
+def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
+    if file.error:
+        return Group(Text(file.path, style="bold"), Text(f"  error: {file.error}", style="red"))
+    lines: list[RenderableType] = [Text.assemble((file.path, "bold"), "  ", (file.title, "cyan"))]
+    chain = None
+    for verdict in file.verdicts:
+        info = verdict.step
+        if info.chain != chain:
+            chain = info.chain
+            lines.append(Text(f"  {chain}", style="italic"))
+        label, style = STYLE[verdict.status]
+        method = verdict.method + (" (cached)" if verdict.cached else "")
+        lines.append(Text.assemble(f"  {info.number:>3}  line {info.line:<4} ", (f"{label:<10}", style),
+                                   f" {_clip(method, 64):<64} ", (f"{_ms(verdict.seconds):>7}", "dim")))
+        relation = "" if info.is_equation else "= "
+        by = f"   [by: {info.by_text}]" if info.by_text else ""
+        lines.append(Text.assemble(f"       {relation}{_clip(info.text, 100)}", (by, "dim")))
+        if verdict.status is not Status.PROVED or verbose:
+            explanation = render_explanation(verdict)
+            if explanation is not None:
+                lines.append(explanation)
+    return Group(*lines)
+
+
+def render_explanation(verdict: Verdict) -> RenderableType | None:
+    info = verdict.step
+    lines: list[Text] = []
+    where = f"{info.path}:{info.line}"
+    label, style = STYLE[verdict.status]
+    if verdict.status is Status.PROVED:
+        if not verdict.detail:
+            return None
+        lines.append(Text(f"{where}: step {info.number}: {verdict.detail}", style="dim"))
+    else:
+        lines.append(Text.assemble((f"{where}: ", "bold"), (label, style), f" step {info.number}"))
+        claim = info.text if info.is_equation else f"{_clip(info.previous_text, 200)}  =  {_clip(info.text, 200)}"
+        lines.append(Text(f"  claim:     {claim}"))
+    if verdict.witness:
+        w = verdict.witness
+        point = ", ".join(f"{k} = {v}" for k, v in w.point) or "(no free symbols)"
+        lines.append(Text(f"  witness:   {point}"))
+        if w.model:
+            lines.append(Text(f"  model:     {_clip(w.model, 200)}", style="dim"))
+        lines.append(Text(f"  left  = {w.lhs}"))
+        lines.append(Text(f"  right = {w.rhs}"))
+        lines.append(Text(f"  difference = {w.difference} (certified to {w.digits} digits)"))
+    if verdict.diagnosis:
+        lines.append(Text(f"  diagnosis: {verdict.diagnosis}", style="bold"))
+    elif verdict.detail and verdict.status is not Status.PROVED:
+        lines.append(Text(f"  why:       {verdict.detail}"))
+    if verdict.status is Status.NUMERIC and not info.accept_numeric:
+        lines.append(Text("  numeric evidence is not proof; add numeric = true to the step to accept it", style="dim"))
+    return Group(*(Text("     ") + line for line in lines))
+
+
+def render_summary(report: Report) -> RenderableType:
+    verdicts = report.verdicts
+    counts = [(status, sum(1 for v in verdicts if v.status is status)) for status in Status]
+    pieces = [f"{n} {status.value}" for status, n in counts if n]
+    errors = sum(1 for f in report.files if f.error)
+    if errors:
+        pieces.append(f"{errors} unreadable file{'s' if errors != 1 else ''}")
+    files = len(report.files)
+    text = f"{files} file{'s' if files != 1 else ''}, {len(verdicts)} step{'s' if len(verdicts) != 1 else ''}: " \
+           + (", ".join(pieces) or "nothing to check") + f" in {report.seconds:.2f} s"
+    ok = report.passed
+    return Text.assemble(("PASSED " if ok else "FAILED ", "bold green" if ok else "bold red"), text)
