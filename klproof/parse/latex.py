@@ -342,7 +342,7 @@ class _Parser:
             if self.integrals and self.is_differential():
                 return False
             return t.text not in {"over", "mid", "vert", "|", "parallel", "Vert", "cdot", "times", "rangle",
-                                  "right|", "cdots", "sim", "}", "atop", "choose"}
+                                  "right|", "sim", "}", "atop", "choose"}
         return False
 
     def is_differential(self) -> bool:
