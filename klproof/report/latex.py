@@ -790,7 +790,8 @@ def render_align(chain: ExportChain, tags: bool, marks: bool) -> str:
     env = "align" if tags else "align*"
     rows = _rows(chain, tags, marks)
     left_width = max((visible_width(r.left) for r in rows), default=0)
-    stacked = left_width + max((visible_width(r.right) for r in rows), default=0) > ROW_WIDTH
+    limit = ROW_WIDTH - (10 if tags else 0)  # an equation number takes room on the right
+    stacked = left_width + max((visible_width(r.right) for r in rows), default=0) > limit
     notag = " \\notag" if tags else ""
     out: list[str] = []
     for row in rows:
@@ -801,7 +802,7 @@ def render_align(chain: ExportChain, tags: bool, marks: bool) -> str:
             left = ""
         used = (0 if stacked else left_width) + visible_width(row.right)
         tag = f" {row.tag}" if row.tag else ""
-        if row.note and used + 3 + visible_width(row.note) > ROW_WIDTH:
+        if row.note and used + 3 + visible_width(row.note) > limit:
             out.append(f"  {left} &{row.right}{tag} \\\\".replace("   &", "  &"))
             out.append(f"  &\\qquad {row.note}{notag} \\\\")
         else:
