@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -19,9 +18,8 @@ import sympy as sp
 from conftest import ROOT, derivation_text, run_cli
 from klproof.api import check_sources, parse_sources
 from klproof.errors import Span
-from klproof.model import Identity, Implication
 from klproof.parse.latex import parse_latex
-from klproof.report.latex import derivation_scope, escape_text, export_chains, render_expression, render_latex
+from klproof.report.latex import derivation_scope, escape_text, render_expression, render_latex
 from klproof.report.markdown import render_markdown
 
 GOLDEN = ROOT / "tests" / "golden"

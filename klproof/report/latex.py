@@ -24,7 +24,7 @@ from klproof import calculus as C
 from klproof.errors import KlproofError, Span
 from klproof.model import Chain, Derivation, Identity, Implication, Step
 from klproof.parse.expr import Scope
-from klproof.verdict import FileReport, Report, Status, Verdict
+from klproof.verdict import Report, Status, Verdict
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
@@ -897,6 +897,3 @@ def _status_sentence(derivation: Derivation, report: Report) -> str:
     return (f"\\noindent\\textbf{{Not verified:}} only {proved} of {total} steps were proved; "
             f"the others are marked $\\overset{{?}}{{=}}$ and with their verdict.")
 
-
-def file_report(derivation: Derivation, report: Report) -> FileReport | None:
-    return next((f for f in report.files if f.path == derivation.path), None)
