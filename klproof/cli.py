@@ -111,6 +111,67 @@ def check(
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
 
 
+class ExportFormat(str, Enum):
+    latex = "latex"
+    markdown = "markdown"
+
+
+@app.command()
+def export(
+    file: Path = typer.Argument(..., help="The derivation file (*.toml) to export."),
+    to: ExportFormat = typer.Option(ExportFormat.latex, "--to", "-t", help="latex (amsmath align*) or markdown ($$ math)."),
+    standalone: bool = typer.Option(False, "--standalone", help="LaTeX: a complete document that compiles with pdflatex."),
+    tags: bool = typer.Option(False, "--tags", help="LaTeX: number the steps (align with \\tag) instead of align*."),
+    marks: bool = typer.Option(False, "--marks", help="Show a check mark after every proved step."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output."),
+    allow_unverified: bool = typer.Option(False, "--allow-unverified", help="Export even if some step is not proved; such steps are marked."),
+    timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
+) -> None:
+    """Check a derivation, then export it as LaTeX or Markdown (only if every step is proved, by default)."""
+    from klproof.api import check_sources, parse_sources
+    from klproof.check.decide import Options
+    from klproof.check.runner import default_jobs
+    from klproof.errors import KlproofError, Span
+    from klproof.report.latex import render_latex, unverified_steps
+
+    if not file.is_file():
+        raise _fail(f"{file}: no such file")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise _fail(f"{file}: cannot read: {exc.strerror}") from None
+    (parsed,) = parse_sources([(str(file), data)])
+    if isinstance(parsed, KlproofError):
+        raise _fail(parsed.at(Span(str(file), 1)).render())
+    report = check_sources([(str(file), data)], Options(timeout=timeout), jobs=jobs or default_jobs())
+    failing = unverified_steps(parsed, report)
+    if failing and not allow_unverified:
+        err = _console(stderr=True)
+        err.print(f"error: not exported: {len(failing)} step{'s' if len(failing) != 1 else ''} of {file} "
+                  "not proved (use --allow-unverified to export with these steps marked):", style="red", markup=False)
+        for line in failing:
+            err.print(f"  {line}", markup=False)
+        raise typer.Exit(EXIT_FAILED)
+    if to is ExportFormat.markdown:
+        from klproof.report.markdown import render_markdown
+
+        text = render_markdown(parsed, report)
+    else:
+        text = render_latex(parsed, report, standalone=standalone, tags=tags, marks=marks)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"{output}: cannot write: {exc.strerror}") from None
+    if failing:
+        _console(stderr=True).print(f"warning: exported with {len(failing)} unproved step(s) marked", style="yellow",
+                                    markup=False)
+    raise typer.Exit(EXIT_OK)
+
+
 def main() -> None:
     try:
         app()
