@@ -49,6 +49,9 @@ class KlproofError(Exception):
 class ParseError(KlproofError):
     """The file or one of its expressions cannot be read."""
 
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
+        super().__init__(message, span, hint or "see 'The derivation file' in the README for the format")
+
 
 def show(text: str, limit: int = 60) -> str:
     """`text` from a file, safe to print: unprintable characters escaped, at most `limit` characters."""

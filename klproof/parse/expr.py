@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable
@@ -28,6 +29,7 @@ MAX_INTEGER_DIGITS = 100
 MAX_EXPONENT = 1_000  # |n| in x**n for a numeric n, also after powers combine: x**999 * x**2
 MAX_RESULT_DIGITS = 2_000  # numbers built from literals, e.g. 2**1000
 MAX_EXPANDED_NODES = 10_000  # an expression with every definition replaced by its body
+MAX_FILE_NODES = 20_000  # all the expressions of one file together (bounds the time to read a file)
 
 _RESULT_BITS = int(MAX_RESULT_DIGITS * 3.3219) + 1  # bits of a number of MAX_RESULT_DIGITS digits
 _DECIMAL = re.compile(r"^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
@@ -46,6 +48,7 @@ class Scope:
     later_definitions: tuple[str, ...] = ()
     # per definition: (tree size of its fully expanded body, occurrences of each symbol in it)
     expanded: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    nodes_read: int = 0  # syntax-tree nodes of every expression read with this scope so far
 
     def known_names(self) -> list[str]:
         return [*self.symbols, *self.families, *self.distributions, *self.definitions, *BUILTINS, *CONSTANTS]
@@ -64,12 +67,12 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
     if not isinstance(text, str):
         raise ParseError(f"expected an expression in quotes, got {_type_name(text)}", span,
                          'write the expression as a string, e.g. expr = "x + 1"')
+    where = _Where(span, locate)
     if len(text) > MAX_EXPRESSION_CHARS:
         raise ParseError(f"expression is {len(text):,} characters long; the limit is {MAX_EXPRESSION_CHARS:,}",
-                         span, "split the step into smaller steps")
+                         where.at(0), "split the step into smaller steps")
     if not text.strip():
         raise ParseError("empty expression", span, 'write the expression, e.g. expr = "x + 1"')
-    where = _Where(span, locate)
     bad = control_character(text, allow="\t\n\r")
     if bad is not None:
         raise ParseError(f"expression contains the control character U+{ord(text[bad]):04X}", where.at(bad),
@@ -80,7 +83,9 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
     where = _Where(span, locate, lead)
     source = source[lead:]
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal": the error below says it better
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         offset = min(max((exc.offset or 1) - 1, 0), len(source))
         message = exc.msg
@@ -91,9 +96,12 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
         raise ParseError(f"cannot read expression: {message}", where.at(offset),
                          "expressions use Python-like syntax: x**2, log(x), P(z|X), Sum(f, (j, 1, J))") from None
     except (RecursionError, MemoryError, ValueError):
-        raise ParseError(f"expression is nested more than {MAX_DEPTH} levels deep", span,
+        raise ParseError(f"expression is nested more than {MAX_DEPTH} levels deep", where.at(0),
                          "split the step into smaller steps") from None
-    _check_size(tree, span)
+    scope.nodes_read += _check_size(tree, where.at(0))
+    if scope.nodes_read > MAX_FILE_NODES:
+        raise ParseError(f"the expressions of this file have more than {MAX_FILE_NODES:,} parts in all", where.at(0),
+                         "split the derivation into several files")
     return _Translator(scope, where, source).top(tree.body, allow_equation)
 
 
@@ -126,7 +134,7 @@ def _at(span: Span, col: int) -> Span:
     return _Where(span, None).at(col - 1)
 
 
-def _check_size(tree: ast.AST, span: Span) -> None:
+def _check_size(tree: ast.AST, span: Span) -> int:
     count = 0
     stack = [(tree, 0)]
     while stack:
@@ -137,7 +145,18 @@ def _check_size(tree: ast.AST, span: Span) -> None:
         if depth > MAX_DEPTH:
             raise ParseError(f"expression is nested more than {MAX_DEPTH} levels deep", span,
                              "split the step into smaller steps")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for child in ast.iter_child_nodes(node):
+            # a long sum or product (a + b + c + ...) is a chain, read without recursion: no deeper
+            same_chain = child is getattr(node, "left", None) and _is_chain(node) and _is_chain(child)
+            stack.append((child, depth if same_chain else depth + 1))
+    return count
+
+
+_CHAIN_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _is_chain(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, _CHAIN_OPS)
 
 
 def _bits(r: sp.Rational) -> int:
@@ -266,7 +285,8 @@ class _Translator:
         text = text.replace("_", "")
         if isinstance(value, int):
             if len(text) > MAX_INTEGER_DIGITS:
-                raise self.error(node, f"integer literal has {len(text)} digits; the limit is {MAX_INTEGER_DIGITS}")
+                raise self.error(node, f"integer literal has {len(text)} digits; the limit is {MAX_INTEGER_DIGITS}",
+                                 "klproof bounds numbers so that no step can exhaust memory")
             return sp.Integer(value)
         # a decimal literal means exactly what it says: 0.1 is 1/10, not a binary float;
         # its exponent is bounded before any power of ten is formed (1e999999999)
@@ -318,6 +338,16 @@ class _Translator:
         raise self.error(node, f"operator in '{self.segment(node)}' is not supported", "use +, -, *, /, **")
 
     def _BinOp(self, node: ast.BinOp):
+        spine = []  # a + b + c + ... is read along its left spine, without recursion
+        while _is_chain(node) and _is_chain(node.left):
+            spine.append(node)
+            node = node.left
+        value = self._binary(node, self.expr(node.left))
+        for outer in reversed(spine):
+            value = self._binary(outer, value)
+        return value
+
+    def _binary(self, node: ast.BinOp, left_value):
         op = type(node.op)
         if op is ast.BitOr:
             raise self.error(node, "'|' is only allowed inside a probability, e.g. P(z|X)",
@@ -326,11 +356,11 @@ class _Translator:
             raise self.error(node, "'^' is not a power here", "write powers as x**2")
         if op not in _ARITHMETIC:
             raise self.error(node, f"operator in '{self.segment(node)}' is not supported", "use +, -, *, /, **")
-        left, right = self.expr(node.left), self.expr(node.right)
+        left, right = left_value, self.expr(node.right)
         if op is ast.Pow:
             return self._power(node, left, right)
         if op is ast.Div and right == 0:
-            raise self.error(node, "division by zero")
+            raise self.error(node, "division by zero", "the denominator is zero for every value of the symbols")
         return self.checked(node, _ARITHMETIC[op](left, right))
 
     def _power(self, node: ast.BinOp, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
@@ -343,7 +373,7 @@ class _Translator:
                                  f"{show(str(number))}; the limit is {MAX_EXPONENT:,}",
                                  "klproof bounds exponents so that no step can exhaust memory")
         if base == 0 and exponent.is_Number and exponent.is_negative:
-            raise self.error(node, "division by zero")
+            raise self.error(node, "division by zero", "a negative power of zero is undefined")
         if base.is_number and exponent.is_Rational:  # estimate before SymPy computes it: (2**999)**999
             bits = sum(_bits(r) for r in base.atoms(sp.Rational))
             if bits * abs(exponent.p) > _RESULT_BITS:
@@ -359,7 +389,7 @@ class _Translator:
         if node.keywords:
             raise self.error(node, "keyword arguments are not supported", "pass arguments by position")
         if any(isinstance(a, ast.Starred) for a in node.args):
-            raise self.error(node, "'*' arguments are not supported")
+            raise self.error(node, "'*' arguments are not supported", "pass the arguments one by one")
         name = node.func.id
         if name in self.scope.distributions:
             return self._probability(node, name)
@@ -406,7 +436,7 @@ class _Translator:
             raise self.error(node, f"{family}() needs at least one variable", f"e.g. {family}({variables[0]})")
         names = [t.name for t in targets + givens]
         if len(set(names)) != len(names):
-            raise self.error(node, f"a variable appears twice in '{self.segment(node)}'")
+            raise self.error(node, f"a variable appears twice in '{self.segment(node)}'", "write each variable once, e.g. P(z|X)")
         return C.Prob(sp.Symbol(family), sp.Tuple(*targets), sp.Tuple(*givens))
 
     def _variables(self, node: ast.AST, family: str, variables: tuple[str, ...]) -> list[sp.Symbol]:
@@ -515,7 +545,7 @@ def _kl(t: _Translator, node: ast.Call):
     q, var = t.density(node.args[0])
     p, var_p = t.density(node.args[1])
     if var != var_p:
-        raise t.error(node, f"KL compares densities over the same variable, got '{var}' and '{var_p}'")
+        raise t.error(node, f"KL compares densities over the same variable, got '{var}' and '{var_p}'", BUILTIN_USAGE["KL"])
     return C.KL(q, p, var)
 
 
@@ -529,24 +559,24 @@ def _normal(t: _Translator, node: ast.Call):
 def _normal_diag(t: _Translator, node: ast.Call):
     z = t.binder(node.args[0]) if isinstance(node.args[0], ast.Name) else None
     if z is None:
-        raise t.error(node.args[0], "the first argument of NormalDiag is its vector variable")
+        raise t.error(node.args[0], "the first argument of NormalDiag is its vector variable", BUILTIN_USAGE["NormalDiag"])
     j, lo, hi = t.limits(node.args[3], "product")
     if lo is None:
-        raise t.error(node.args[3], "NormalDiag needs a range (j, 1, J)")
+        raise t.error(node.args[3], "NormalDiag needs a range (j, 1, J)", BUILTIN_USAGE["NormalDiag"])
     return C.NormalDiag(z, t.expr(node.args[1]), t.expr(node.args[2]), j, lo, hi)
 
 
 def _diag(t: _Translator, node: ast.Call):
     j, lo, hi = t.limits(node.args[1], "diagonal")
     if lo is None:
-        raise t.error(node.args[1], "diag needs a range (j, 1, J)")
+        raise t.error(node.args[1], "diag needs a range (j, 1, J)", BUILTIN_USAGE["diag"])
     return C.Diag(t.expr(node.args[0]), j, lo, hi)
 
 
 def _dot(t: _Translator, node: ast.Call):
     j, lo, hi = t.limits(node.args[2], "dot product")
     if lo is None:
-        raise t.error(node.args[2], "dot needs a range (j, 1, J)")
+        raise t.error(node.args[2], "dot needs a range (j, 1, J)", BUILTIN_USAGE["dot"])
     return C.Dot(t.expr(node.args[0]), t.expr(node.args[1]), j, lo, hi)
 
 

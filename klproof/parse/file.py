@@ -386,7 +386,7 @@ class _Builder:
         unknown = set(self.doc) - TOP_KEYS
         if unknown:
             key = sorted(unknown)[0]
-            raise ParseError(f"unknown top-level key '{key}'", self.span((), key),
+            raise ParseError(f"unknown top-level key '{show(key)}'", self.span((), key),
                              did_you_mean(key, sorted(TOP_KEYS), "allowed keys"))
         title = self.doc.get("title", "")
         if not isinstance(title, str) or not title.strip():
@@ -445,7 +445,8 @@ class _Builder:
         try:
             sp.Symbol("_probe", **kwargs).is_real  # noqa: B018 - sympy rejects contradictions here
         except Exception:
-            raise ParseError(f"contradictory assumptions '{text}'", span) from None
+            raise ParseError(f"contradictory assumptions '{show(text)}'", span,
+                             "drop one of the words; e.g. a symbol cannot be both positive and negative") from None
         return kwargs
 
     def _symbols(self) -> None:
@@ -545,7 +546,7 @@ class _Builder:
             unknown = set(chain) - CHAIN_KEYS
             if unknown:
                 key = sorted(unknown)[0]
-                raise ParseError(f"unknown key '{key}' in a chain", self.span(table, key, header.line),
+                raise ParseError(f"unknown key '{show(key)}' in a chain", self.span(table, key, header.line),
                                  did_you_mean(key, sorted(CHAIN_KEYS), "allowed keys"))
             title = self.text_value(chain.get("title", f"chain {c + 1}"), table, "title", header.line, "a chain's title")
             if "note" in chain:
@@ -596,7 +597,7 @@ class _Builder:
         unknown = set(step) - STEP_KEYS
         if unknown:
             key = sorted(unknown)[0]
-            raise ParseError(f"unknown key '{key}' in a step", self.span(table, key, header_line),
+            raise ParseError(f"unknown key '{show(key)}' in a step", self.span(table, key, header_line),
                              did_you_mean(key, sorted(STEP_KEYS), "allowed keys"))
         if ("expr" in step) == ("latex" in step):
             raise ParseError("a step needs exactly one of expr = \"...\" or latex = '...'", header)
