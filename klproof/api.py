@@ -27,6 +27,9 @@ def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | Klproof
             parsed.append(exc)
         except RecursionError:
             parsed.append(KlproofError("the file is nested too deeply to read", hint="simplify its structure"))
+        except Exception as exc:  # a reader bug must cost one file, not the run; say so plainly
+            parsed.append(KlproofError(f"klproof could not read this file ({type(exc).__name__}: {exc})"[:300],
+                                       hint="this is a bug in klproof; please report it with the file"))
     return parsed
 
 

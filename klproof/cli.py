@@ -42,7 +42,14 @@ def _fail(message: str) -> "typer.Exit":
 
 
 def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[str]]:
-    """(path, bytes) of every derivation file under `paths`, and the paths that could not be read."""
+    """(path, bytes) of every derivation file under `paths`, and the paths that could not be read.
+
+    Files are read by `read_source`: regular files only (a FIFO would block, a device
+    never end), and never more than the size limit.
+    """
+    from klproof.errors import KlproofError
+    from klproof.parse.file import read_source
+
     sources: list[tuple[str, bytes]] = []
     problems: list[str] = []
     for path in paths:
@@ -51,16 +58,16 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[str]
             if not found:
                 problems.append(f"{path}: no derivation files (*{SUFFIX}) in this folder")
             candidates = found
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             candidates = [path]
         else:
             problems.append(f"{path}: no such file or folder")
             continue
         for file in candidates:
             try:
-                sources.append((str(file), file.read_bytes()))
-            except OSError as exc:
-                problems.append(f"{file}: cannot read: {exc.strerror}")
+                sources.append((str(file), read_source(str(file))))
+            except KlproofError as exc:
+                problems.append(exc.render())
     return sources, problems
 
 

@@ -20,19 +20,29 @@ from klproof.model import Step
 from klproof.verdict import Verdict
 
 MEMORY_LIMIT_BYTES = 4 * 1024**3  # per worker, where the platform allows it
+MEMORY_LIMIT_ENV = "KLPROOF_MEMORY_LIMIT_MB"  # a lower (or higher) cap in MiB, e.g. for tests
 
 
-def _limit_memory() -> None:
+def _limit_memory() -> int | None:
+    """Cap this worker's address space; the cap in bytes, or None where the platform has none."""
+    limit = MEMORY_LIMIT_BYTES
+    try:
+        limit = max(64, int(os.environ.get(MEMORY_LIMIT_ENV, ""))) * 1024**2
+    except ValueError:
+        pass
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        return limit
     except (ImportError, ValueError, OSError):  # not on this platform: the time limit still holds
-        pass
+        return None
 
 
 def _serve(conn: Connection, options: Options) -> None:
-    _limit_memory()
+    limit = _limit_memory()
+    cap = f"limit {limit / 1024**3:g} GiB" if limit and limit >= 1024**3 else \
+        f"limit {limit // 1024**2} MiB" if limit else "no limit on this platform"
     while True:
         try:
             task = conn.recv()
@@ -45,13 +55,16 @@ def _serve(conn: Connection, options: Options) -> None:
         try:
             verdict = check_step(step, options)
         except MemoryError:
-            verdict = crash_verdict(step, "ran out of memory (limit 4 GiB)", time.perf_counter() - started)
+            verdict = crash_verdict(step, f"ran out of memory ({cap})", time.perf_counter() - started)
         except RecursionError:
             verdict = crash_verdict(step, "expression too deeply nested to check", time.perf_counter() - started)
         except Exception as exc:  # a SymPy failure on one step must not lose the others
             verdict = crash_verdict(step, f"the checker failed: {type(exc).__name__}: {exc}"[:300],
                                     time.perf_counter() - started)
-        conn.send((index, verdict))
+        try:
+            conn.send((index, verdict))
+        except MemoryError:  # the verdict could not even be sent: say so in a small one
+            conn.send((index, crash_verdict(step, f"ran out of memory ({cap})", time.perf_counter() - started)))
 
 
 @dataclass

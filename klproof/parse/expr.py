@@ -11,6 +11,8 @@ a hostile file cannot make the parser itself run out of time or memory.
 from __future__ import annotations
 
 import ast
+import re
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable
@@ -18,14 +20,19 @@ from typing import Any, Callable
 import sympy as sp
 
 from klproof import calculus as C
-from klproof.errors import ParseError, Span, did_you_mean
+from klproof.errors import ParseError, Span, control_character, did_you_mean, show
 
 MAX_EXPRESSION_CHARS = 5_000
 MAX_NODES = 2_000
 MAX_DEPTH = 60
 MAX_INTEGER_DIGITS = 100
-MAX_EXPONENT = 1_000  # |n| in x**n for a numeric n
+MAX_EXPONENT = 1_000  # |n| in x**n for a numeric n, also after powers combine: x**999 * x**2
 MAX_RESULT_DIGITS = 2_000  # numbers built from literals, e.g. 2**1000
+MAX_EXPANDED_NODES = 10_000  # an expression with every definition replaced by its body
+MAX_FILE_NODES = 20_000  # all the expressions of one file together (bounds the time to read a file)
+
+_RESULT_BITS = int(MAX_RESULT_DIGITS * 3.3219) + 1  # bits of a number of MAX_RESULT_DIGITS digits
+_DECIMAL = re.compile(r"^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
 
 
 @dataclass
@@ -36,6 +43,12 @@ class Scope:
     families: dict[str, sp.IndexedBase] = field(default_factory=dict)
     distributions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     definitions: dict[str, sp.Lambda] = field(default_factory=dict)
+    # while a definition's body is read: its own name, and the names of the definitions below it
+    defining: str | None = None
+    later_definitions: tuple[str, ...] = ()
+    # per definition: (tree size of its fully expanded body, occurrences of each symbol in it)
+    expanded: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    nodes_read: int = 0  # syntax-tree nodes of every expression read with this scope so far
 
     def known_names(self) -> list[str]:
         return [*self.symbols, *self.families, *self.distributions, *self.definitions, *BUILTINS, *CONSTANTS]
@@ -44,62 +57,204 @@ class Scope:
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "oo": sp.oo, "inf": sp.oo}
 
 
-def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool = True):
-    """Parse `text`; return a SymPy expression, or (lhs, rhs) for `lhs == rhs`."""
+def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool = True,
+                     locate: Callable[[int], tuple[int, int | None]] | None = None):
+    """Parse `text`; return a SymPy expression, or (lhs, rhs) for `lhs == rhs`.
+
+    `locate(i)` gives the (line, column) in the file of character i of `text`; without
+    it, `span.col` (when known) is taken to be the column of the text's first character.
+    """
     if not isinstance(text, str):
-        raise ParseError(f"expected an expression in quotes, got {type(text).__name__}", span,
+        raise ParseError(f"expected an expression in quotes, got {_type_name(text)}", span,
                          'write the expression as a string, e.g. expr = "x + 1"')
+    where = _Where(span, locate)
     if len(text) > MAX_EXPRESSION_CHARS:
-        raise ParseError(f"expression is {len(text)} characters long; the limit is {MAX_EXPRESSION_CHARS}",
-                         span, "split the step into smaller steps")
+        raise ParseError(f"expression is {len(text):,} characters long; the limit is {MAX_EXPRESSION_CHARS:,}",
+                         where.at(0), "split the step into smaller steps")
     if not text.strip():
         raise ParseError("empty expression", span, 'write the expression, e.g. expr = "x + 1"')
-    source = " ".join(text.splitlines())  # multi-line strings are one expression
+    bad = control_character(text, allow="\t\n\r")
+    if bad is not None:
+        raise ParseError(f"expression contains the control character U+{ord(text[bad]):04X}", where.at(bad),
+                         "remove it; expressions are plain text")
+    # one line with the same offsets: a multi-line string is one expression; leading blanks are skipped
+    source = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    lead = len(source) - len(source.lstrip(" "))
+    where = _Where(span, locate, lead)
+    source = source[lead:]
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal": the error below says it better
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        col = (exc.offset or 1)
-        raise ParseError(f"cannot read expression: {exc.msg}", _at(span, col),
+        offset = min(max((exc.offset or 1) - 1, 0), len(source))
+        message = exc.msg
+        if "Exceeds the limit" in message:
+            message = f"an integer literal has more than {MAX_INTEGER_DIGITS} digits"
+        elif "too many nested parentheses" in message:
+            message = f"expression is nested more than {MAX_DEPTH} levels deep"
+        raise ParseError(f"cannot read expression: {message}", where.at(offset),
                          "expressions use Python-like syntax: x**2, log(x), P(z|X), Sum(f, (j, 1, J))") from None
     except (RecursionError, MemoryError, ValueError):
-        raise ParseError("expression is nested too deeply", span, f"the nesting limit is {MAX_DEPTH}") from None
-    _check_size(tree, span)
-    return _Translator(scope, span, source).top(tree.body, allow_equation)
+        raise ParseError(f"expression is nested more than {MAX_DEPTH} levels deep", where.at(0),
+                         "split the step into smaller steps") from None
+    scope.nodes_read += _check_size(tree, where.at(0))
+    if scope.nodes_read > MAX_FILE_NODES:
+        raise ParseError(f"the expressions of this file have more than {MAX_FILE_NODES:,} parts in all", where.at(0),
+                         "split the derivation into several files")
+    return _Translator(scope, where, source).top(tree.body, allow_equation)
+
+
+def _type_name(value) -> str:
+    return {"int": "a number", "float": "a number", "bool": "true/false", "list": "an array",
+            "dict": "a table"}.get(type(value).__name__, type(value).__name__)
+
+
+class _Where:
+    """Turns a character offset in the expression into a file position."""
+
+    def __init__(self, span: Span, locate, shift: int = 0):
+        self.span, self.locate, self.shift = span, locate, shift
+
+    def at(self, offset: int) -> Span:
+        offset += self.shift
+        if self.locate is not None:
+            try:
+                line, col = self.locate(offset)
+                return Span(self.span.path, line, col)
+            except (IndexError, ValueError):
+                return self.span
+        if self.span.col:
+            return Span(self.span.path, self.span.line, self.span.col + offset)
+        return self.span
 
 
 def _at(span: Span, col: int) -> Span:
-    return Span(span.path, span.line, (span.col or 1) + col - 1 if span.col else None)
+    """`span` moved to the 1-based column `col` of the expression (kept for other readers)."""
+    return _Where(span, None).at(col - 1)
 
 
-def _check_size(tree: ast.AST, span: Span) -> None:
+def _check_size(tree: ast.AST, span: Span) -> int:
     count = 0
     stack = [(tree, 0)]
     while stack:
         node, depth = stack.pop()
         count += 1
         if count > MAX_NODES:
-            raise ParseError(f"expression has more than {MAX_NODES} parts", span, "split the step into smaller steps")
+            raise ParseError(f"expression has more than {MAX_NODES:,} parts", span, "split the step into smaller steps")
         if depth > MAX_DEPTH:
             raise ParseError(f"expression is nested more than {MAX_DEPTH} levels deep", span,
                              "split the step into smaller steps")
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for child in ast.iter_child_nodes(node):
+            # a long sum or product (a + b + c + ...) is a chain, read without recursion: no deeper
+            same_chain = child is getattr(node, "left", None) and _is_chain(node) and _is_chain(child)
+            stack.append((child, depth if same_chain else depth + 1))
+    return count
+
+
+_CHAIN_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _is_chain(node: ast.AST) -> bool:
+    return isinstance(node, ast.BinOp) and isinstance(node.op, _CHAIN_OPS)
+
+
+def _bits(r: sp.Rational) -> int:
+    return max(int(r.p).bit_length(), int(r.q).bit_length())
+
+
+def _too_big(value: sp.Basic) -> str | None:
+    """Why `value`, just built by one operation, is too large to keep; None if it is fine.
+
+    Only the value and its direct parts can be new (SymPy folds numbers into the
+    coefficient of a sum or product, and merges powers of one base), so checking
+    two levels after every operation bounds every number the expression holds.
+    """
+    parts = [value, *value.args]
+    for part in list(parts):
+        if part.is_Pow:
+            parts.extend(part.args)
+    for part in parts:
+        if part.is_Rational and _bits(part) > _RESULT_BITS:
+            return f"a number with more than {MAX_RESULT_DIGITS:,} digits"
+        if part.is_Pow and part.exp.is_Number and abs(part.exp) > MAX_EXPONENT:
+            return f"the power {show(str(part), 40)} (exponent above {MAX_EXPONENT:,})"
+    return None
+
+
+def expanded_size(expr: sp.Basic, scope: Scope) -> tuple[int, dict]:
+    """(tree size, occurrences of each symbol) of `expr` with every definition replaced by its body.
+
+    Computed without expanding anything: a definition's size and symbol counts are
+    known from its body, so a call costs its body plus each argument times the
+    number of times its parameter occurs. Counts saturate just above the limit.
+    """
+    cap = MAX_EXPANDED_NODES + 1
+    memo: dict = {}
+
+    def measure(e: sp.Basic) -> tuple[int, dict]:
+        if e in memo:
+            return memo[e]
+        if isinstance(e, C.Defined) and e.name in scope.expanded:
+            size, occurs = scope.expanded[e.name]
+            params = scope.definitions[e.name].variables
+            occ: dict = {s: n for s, n in occurs.items() if s not in params}
+            for param, arg in zip(params, e.args[2].args):
+                times = occurs.get(param, 0)
+                if not times:
+                    continue
+                asize, aocc = measure(arg)
+                size = min(cap, size + times * (asize - 1))
+                for s, n in aocc.items():
+                    occ[s] = min(cap, occ.get(s, 0) + times * n)
+            result = (size, occ)
+        elif e.is_Symbol:
+            result = (1, {e: 1})
+        else:
+            size, occ = 1, {}
+            for arg in e.args:
+                asize, aocc = measure(arg)
+                size = min(cap, size + asize)
+                for s, n in aocc.items():
+                    occ[s] = min(cap, occ.get(s, 0) + n)
+            result = (size, occ)
+        memo[e] = result
+        return result
+
+    return measure(expr)
 
 
 class _Translator:
-    def __init__(self, scope: Scope, span: Span, source: str):
+    def __init__(self, scope: Scope, where: _Where, source: str):
         self.scope = scope
-        self.span = span
+        self.where = where
+        self.span = where.span
         self.source = source
+        self.encoded = source.encode("utf-8")
         self.bound: dict[str, sp.Symbol] = {}  # names bound by Sum/Integral limits
 
     # -- errors -------------------------------------------------------------
     def error(self, node: ast.AST, message: str, hint: str | None = None) -> ParseError:
-        col = getattr(node, "col_offset", None)
-        span = _at(self.span, col + 1) if col is not None else self.span
-        return ParseError(message, span, hint)
+        col = getattr(node, "col_offset", None)  # in UTF-8 bytes of the one-line source
+        if col is None:
+            return ParseError(message, self.span, hint)
+        offset = len(self.encoded[:col].decode("utf-8", "ignore"))
+        return ParseError(message, self.where.at(offset), hint)
 
-    def segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.source, node) or "?"
+    def segment(self, node: ast.AST, limit: int = 60) -> str:
+        """The source of `node`, shortened and with unprintable characters escaped, for messages."""
+        return show(ast.get_source_segment(self.source, node) or "?", limit)
+
+    def checked(self, node: ast.AST, value):
+        """`value`, built by `node`, after checking that it stays small."""
+        why = _too_big(value)
+        if why:
+            raise self.error(node, f"'{self.segment(node)}' makes {why}",
+                             "klproof bounds numbers and powers so that no step can exhaust memory")
+        if value is sp.nan or value is sp.zoo:
+            raise self.error(node, f"'{self.segment(node)}' is undefined ({value})",
+                             "check for a division by zero, log(0) or oo - oo")
+        return value
 
     # -- entry --------------------------------------------------------------
     def top(self, node: ast.AST, allow_equation: bool):
@@ -122,19 +277,30 @@ class _Translator:
     # -- leaves -------------------------------------------------------------
     def _Constant(self, node: ast.Constant):
         value = node.value
+        if isinstance(value, complex):
+            raise self.error(node, f"{self.segment(node)} is not a real number", "imaginary literals are not supported")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(node, f"{self.segment(node)} is not a number", "strings, booleans and None are not math")
-        text = self.segment(node).replace("_", "")
+        text = ast.get_source_segment(self.source, node) or ""
+        text = text.replace("_", "")
         if isinstance(value, int):
             if len(text) > MAX_INTEGER_DIGITS:
-                raise self.error(node, f"integer literal has {len(text)} digits; the limit is {MAX_INTEGER_DIGITS}")
+                raise self.error(node, f"integer literal has {len(text)} digits; the limit is {MAX_INTEGER_DIGITS}",
+                                 "klproof bounds numbers so that no step can exhaust memory")
             return sp.Integer(value)
-        try:  # a decimal literal means exactly what it says: 0.1 is 1/10, not a binary float
-            exact = Fraction(text)
-        except ValueError:
-            raise self.error(node, f"cannot read the number {text}") from None
-        if len(str(exact.numerator)) + len(str(exact.denominator)) > MAX_INTEGER_DIGITS:
-            raise self.error(node, f"number {text} is too large or too precise", f"at most {MAX_INTEGER_DIGITS} digits")
+        # a decimal literal means exactly what it says: 0.1 is 1/10, not a binary float;
+        # its exponent is bounded before any power of ten is formed (1e999999999)
+        match = _DECIMAL.match(text)
+        if not match or len(match.group(3) or "") > 8:
+            raise self.error(node, f"cannot read the number {show(text)}", f"at most {MAX_INTEGER_DIGITS} digits")
+        whole, fraction, exponent = match.group(1), match.group(2) or "", int(match.group(3) or 0)
+        digits = (whole + fraction).lstrip("0") or "0"
+        scale = exponent - len(fraction)
+        if len(digits) > MAX_INTEGER_DIGITS or abs(scale) > MAX_INTEGER_DIGITS \
+                or len(digits) + max(scale, 0) > MAX_INTEGER_DIGITS:
+            raise self.error(node, f"number {show(text)} is too large or too precise",
+                             f"at most {MAX_INTEGER_DIGITS} digits")
+        exact = Fraction(int(digits)) * Fraction(10) ** scale
         return sp.Rational(exact.numerator, exact.denominator)
 
     def _Name(self, node: ast.Name):
@@ -149,7 +315,8 @@ class _Translator:
             raise self.error(node, f"'{name}' is an indexed family", f"write it with an index, e.g. {name}[j]")
         if name in BUILTINS or name in self.scope.definitions or name in self.scope.distributions:
             raise self.error(node, f"'{name}' is a function", f"call it, e.g. {name}(...)")
-        raise self.error(node, f"unknown symbol '{name}'", did_you_mean(name, list(self.scope.symbols) + list(self.scope.families)))
+        raise self.error(node, f"unknown symbol '{show(name)}'",
+                         did_you_mean(name, list(self.scope.symbols) + list(self.scope.families)))
 
     def _Subscript(self, node: ast.Subscript):
         if not isinstance(node.value, ast.Name) or node.value.id not in self.scope.families:
@@ -165,12 +332,22 @@ class _Translator:
     # -- arithmetic ---------------------------------------------------------
     def _UnaryOp(self, node: ast.UnaryOp):
         if isinstance(node.op, ast.USub):
-            return -self.expr(node.operand)
+            return self.checked(node, -self.expr(node.operand))
         if isinstance(node.op, ast.UAdd):
             return self.expr(node.operand)
         raise self.error(node, f"operator in '{self.segment(node)}' is not supported", "use +, -, *, /, **")
 
     def _BinOp(self, node: ast.BinOp):
+        spine = []  # a + b + c + ... is read along its left spine, without recursion
+        while _is_chain(node) and _is_chain(node.left):
+            spine.append(node)
+            node = node.left
+        value = self._binary(node, self.expr(node.left))
+        for outer in reversed(spine):
+            value = self._binary(outer, value)
+        return value
+
+    def _binary(self, node: ast.BinOp, left_value):
         op = type(node.op)
         if op is ast.BitOr:
             raise self.error(node, "'|' is only allowed inside a probability, e.g. P(z|X)",
@@ -179,23 +356,30 @@ class _Translator:
             raise self.error(node, "'^' is not a power here", "write powers as x**2")
         if op not in _ARITHMETIC:
             raise self.error(node, f"operator in '{self.segment(node)}' is not supported", "use +, -, *, /, **")
-        left, right = self.expr(node.left), self.expr(node.right)
+        left, right = left_value, self.expr(node.right)
         if op is ast.Pow:
             return self._power(node, left, right)
         if op is ast.Div and right == 0:
-            raise self.error(node, "division by zero")
-        return _ARITHMETIC[op](left, right)
+            raise self.error(node, "division by zero", "the denominator is zero for every value of the symbols")
+        return self.checked(node, _ARITHMETIC[op](left, right))
 
     def _power(self, node: ast.BinOp, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
         if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
-            raise self.error(node, f"exponent {exponent} is too large; the limit is {MAX_EXPONENT}",
+            raise self.error(node, f"exponent {show(str(exponent))} is too large; the limit is {MAX_EXPONENT:,}",
                              "klproof bounds exponents so that no step can exhaust memory")
+        for number in exponent.atoms(sp.Rational):  # 2**(10**99 + x) would be expanded later
+            if abs(number.p) > MAX_EXPONENT or number.q > MAX_EXPONENT:
+                raise self.error(node, f"the exponent of '{self.segment(node)}' contains the number "
+                                 f"{show(str(number))}; the limit is {MAX_EXPONENT:,}",
+                                 "klproof bounds exponents so that no step can exhaust memory")
         if base == 0 and exponent.is_Number and exponent.is_negative:
-            raise self.error(node, "division by zero")
-        result = sp.Pow(base, exponent)
-        if result.is_Rational and len(str(result)) > MAX_RESULT_DIGITS:
-            raise self.error(node, f"the number {self.segment(node)} has more than {MAX_RESULT_DIGITS} digits")
-        return result
+            raise self.error(node, "division by zero", "a negative power of zero is undefined")
+        if base.is_number and exponent.is_Rational:  # estimate before SymPy computes it: (2**999)**999
+            bits = sum(_bits(r) for r in base.atoms(sp.Rational))
+            if bits * abs(exponent.p) > _RESULT_BITS:
+                raise self.error(node, f"the number {self.segment(node)} has more than {MAX_RESULT_DIGITS:,} digits",
+                                 "klproof bounds numbers so that no step can exhaust memory")
+        return self.checked(node, sp.Pow(base, exponent))
 
     # -- calls --------------------------------------------------------------
     def _Call(self, node: ast.Call):
@@ -205,7 +389,7 @@ class _Translator:
         if node.keywords:
             raise self.error(node, "keyword arguments are not supported", "pass arguments by position")
         if any(isinstance(a, ast.Starred) for a in node.args):
-            raise self.error(node, "'*' arguments are not supported")
+            raise self.error(node, "'*' arguments are not supported", "pass the arguments one by one")
         name = node.func.id
         if name in self.scope.distributions:
             return self._probability(node, name)
@@ -217,8 +401,14 @@ class _Translator:
                 want = " or ".join(str(a) for a in arities)
                 raise self.error(node, f"{name}() takes {want} argument{'s' if arities != (1,) else ''}, got {len(node.args)}",
                                  BUILTIN_USAGE[name])
-            return builder(self, node)
-        raise self.error(node.func, f"unknown function '{name}'",
+            return self.checked(node, builder(self, node))
+        if name == self.scope.defining:
+            raise self.error(node.func, f"the definition '{name}' refers to itself",
+                             "a definition may use only the definitions above it; recursion is not allowed")
+        if name in self.scope.later_definitions:
+            raise self.error(node.func, f"'{name}' is defined below '{self.scope.defining}'",
+                             f"a definition may use only the definitions above it; move '{name}' up")
+        raise self.error(node.func, f"unknown function '{show(name)}'",
                          did_you_mean(name, [*BUILTINS, *self.scope.definitions, *self.scope.distributions], "known functions"))
 
     def _defined(self, node: ast.Call, name: str):
@@ -226,7 +416,13 @@ class _Translator:
         if len(node.args) != len(body.variables):
             raise self.error(node, f"{name}() takes {len(body.variables)} arguments, got {len(node.args)}",
                              f"{name} is defined with parameters ({', '.join(map(str, body.variables))})")
-        return C.Defined(sp.Symbol(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
+        call = C.Defined(sp.Symbol(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
+        size, _ = expanded_size(call, self.scope)
+        if size > MAX_EXPANDED_NODES:
+            raise self.error(node, f"'{self.segment(node)}' expands to more than {MAX_EXPANDED_NODES:,} parts "
+                             "once its definitions are replaced by their bodies",
+                             "nested definitions grow exponentially; write the step with fewer nested calls")
+        return call
 
     def _probability(self, node: ast.Call, family: str):
         variables = self.scope.distributions[family]
@@ -240,7 +436,7 @@ class _Translator:
             raise self.error(node, f"{family}() needs at least one variable", f"e.g. {family}({variables[0]})")
         names = [t.name for t in targets + givens]
         if len(set(names)) != len(names):
-            raise self.error(node, f"a variable appears twice in '{self.segment(node)}'")
+            raise self.error(node, f"a variable appears twice in '{self.segment(node)}'", "write each variable once, e.g. P(z|X)")
         return C.Prob(sp.Symbol(family), sp.Tuple(*targets), sp.Tuple(*givens))
 
     def _variables(self, node: ast.AST, family: str, variables: tuple[str, ...]) -> list[sp.Symbol]:
@@ -349,7 +545,7 @@ def _kl(t: _Translator, node: ast.Call):
     q, var = t.density(node.args[0])
     p, var_p = t.density(node.args[1])
     if var != var_p:
-        raise t.error(node, f"KL compares densities over the same variable, got '{var}' and '{var_p}'")
+        raise t.error(node, f"KL compares densities over the same variable, got '{var}' and '{var_p}'", BUILTIN_USAGE["KL"])
     return C.KL(q, p, var)
 
 
@@ -363,24 +559,24 @@ def _normal(t: _Translator, node: ast.Call):
 def _normal_diag(t: _Translator, node: ast.Call):
     z = t.binder(node.args[0]) if isinstance(node.args[0], ast.Name) else None
     if z is None:
-        raise t.error(node.args[0], "the first argument of NormalDiag is its vector variable")
+        raise t.error(node.args[0], "the first argument of NormalDiag is its vector variable", BUILTIN_USAGE["NormalDiag"])
     j, lo, hi = t.limits(node.args[3], "product")
     if lo is None:
-        raise t.error(node.args[3], "NormalDiag needs a range (j, 1, J)")
+        raise t.error(node.args[3], "NormalDiag needs a range (j, 1, J)", BUILTIN_USAGE["NormalDiag"])
     return C.NormalDiag(z, t.expr(node.args[1]), t.expr(node.args[2]), j, lo, hi)
 
 
 def _diag(t: _Translator, node: ast.Call):
     j, lo, hi = t.limits(node.args[1], "diagonal")
     if lo is None:
-        raise t.error(node.args[1], "diag needs a range (j, 1, J)")
+        raise t.error(node.args[1], "diag needs a range (j, 1, J)", BUILTIN_USAGE["diag"])
     return C.Diag(t.expr(node.args[0]), j, lo, hi)
 
 
 def _dot(t: _Translator, node: ast.Call):
     j, lo, hi = t.limits(node.args[2], "dot product")
     if lo is None:
-        raise t.error(node.args[2], "dot needs a range (j, 1, J)")
+        raise t.error(node.args[2], "dot needs a range (j, 1, J)", BUILTIN_USAGE["dot"])
     return C.Dot(t.expr(node.args[0]), t.expr(node.args[1]), j, lo, hi)
 
 

@@ -1,25 +1,38 @@
 """Read a derivation file (TOML) into a frozen `Derivation`, every step with its line.
 
-`tomllib` gives the values but no positions, so a small line scanner records
-where each table and key starts; the k-th `[[chain.step]]` header in the text is
-the k-th step of its chain in the parsed value.
+`tomllib` gives the values but no positions, so a small scanner records where
+each table, key and value starts; the k-th `[[chain.step]]` header in the text
+is the k-th step of its chain in the parsed value. The scanner is linear and
+skips strings, arrays and comments the way TOML does, so text inside a value
+never looks like a header; for a string value it also maps each character of
+the decoded string back to its line and column, so that an error inside an
+expression points at the offending sub-expression in the file.
+
+The file is data: nothing in it is executed, and every size is bounded.
 """
 
 from __future__ import annotations
 
+import bisect
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from klproof.check.catalog import resolve_all
-from klproof.errors import ParseError, Span, did_you_mean
+from klproof.errors import ParseError, Span, control_character, did_you_mean, show
 from klproof.model import Chain, Derivation, Identity, Implication, Step
-from klproof.parse.expr import BUILTINS, CONSTANTS, Scope, parse_expression
+from klproof.parse.expr import BUILTINS, CONSTANTS, MAX_EXPANDED_NODES, Scope, expanded_size, parse_expression
 
 MAX_FILE_BYTES = 1_000_000
-MAX_STEPS = 2_000
+MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
+MAX_CHAINS = 500
+MAX_NAMES = 1_000  # declared symbols, families, distributions and definitions together
+MAX_TOML_DEPTH = 16  # arrays and inline tables nested in one another
+MAX_TEXT_CHARS = 10_000  # a title, source, note or justification
 
 ASSUMPTION_WORDS = {
     "real": {"real": True},
@@ -35,78 +48,313 @@ TOP_KEYS = {"title", "source", "symbols", "families", "distributions", "definiti
 CHAIN_KEYS = {"title", "start", "latex", "step", "note"}
 STEP_KEYS = {"expr", "latex", "by", "note", "substitute", "numeric"}
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_\-]+")
+_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
+_TRIPLE = ('"' * 3, "'" * 3)
+
+
+@dataclass
+class _Value:
+    """Where a key's value starts; for a string, where its content starts and ends."""
+
+    line: int
+    col: int
+    body: int | None = None  # offset of the string's first content character
+    end: int | None = None  # offset just after its last content character
+    kind: str | None = None  # the opening quote(s)
 
 
 @dataclass
 class _Positions:
-    """Line numbers of tables and keys, found by scanning the text."""
+    """Positions of tables, keys and values, found by scanning the text."""
 
-    keys: dict[tuple, tuple[int, int]] = field(default_factory=dict)  # (table path, key) -> (line, col of value)
+    text: str = ""
+    newlines: list[int] = field(default_factory=list)  # offsets of every "\n"
+    keys: dict[tuple, _Value] = field(default_factory=dict)  # (table path, key) -> its value
     chains: list[int] = field(default_factory=list)  # header line of each [[chain]]
     steps: list[list[int]] = field(default_factory=list)  # header lines of each chain's [[chain.step]]
+    deepest: tuple[int, int] = (0, 0)  # (nesting depth of arrays and inline tables, offset where reached)
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_left(self.newlines, offset)  # newlines before offset
+        start = self.newlines[line - 1] + 1 if line else 0
+        return line + 1, offset - start + 1
 
     def key(self, table: tuple, key: str, default: int = 1) -> tuple[int, int | None]:
-        return self.keys.get((table, key), (default, None))
+        value = self.keys.get((table, key))
+        return (value.line, value.col) if value else (default, None)
+
+    def locator(self, table: tuple, key: str, decoded: str):
+        """A function from a character of the decoded string value to its (line, col), or None."""
+        value = self.keys.get((table, key))
+        if value is None or value.body is None:
+            return None
+        found = _string_offsets(self.text, value.body, value.end, value.kind)
+        if found is None or found[0] != decoded:
+            return None
+        mapping = found[1] + [value.end]
+
+        def locate(i: int) -> tuple[int, int]:
+            return self.line_col(mapping[min(max(i, 0), len(mapping) - 1)])
+        return locate
 
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=\s*""")
+def _string_offsets(text: str, body: int, end: int, kind: str) -> tuple[str, list[int]] | None:
+    """The decoded content of a TOML string and the offset in `text` of each of its characters."""
+    chars: list[str] = []
+    offsets: list[int] = []
+    i = body
+    multiline = len(kind) == 3
+    if multiline:  # a newline right after the opening quotes is not part of the string
+        if text.startswith("\r\n", i):
+            i += 2
+        elif text.startswith("\n", i):
+            i += 1
+    while i < end:
+        c = text[i]
+        if c == "\\" and kind[0] == '"':
+            nxt = text[i + 1] if i + 1 < end else ""
+            if nxt and nxt in _ESCAPES:
+                chars.append(_ESCAPES[nxt])
+                offsets.append(i)
+                i += 2
+            elif nxt and nxt in "uU":
+                width = 4 if nxt == "u" else 8
+                try:
+                    chars.append(chr(int(text[i + 2:i + 2 + width], 16)))
+                except ValueError:
+                    return None
+                offsets.append(i)
+                i += 2 + width
+            elif multiline and nxt and nxt in " \t\r\n":  # a line-ending backslash trims what follows
+                i += 1
+                while i < end and text[i] in " \t\r\n":
+                    i += 1
+            else:
+                return None
+        elif c == "\r" and multiline and text.startswith("\r\n", i):
+            chars.append("\n")
+            offsets.append(i)
+            i += 2
+        else:
+            chars.append(c)
+            offsets.append(i)
+            i += 1
+    return "".join(chars), offsets
+
+
+def _skip_string(text: str, i: int) -> tuple[int, int, int, str]:
+    """(content start, content end, offset after the closing quotes, quotes) of the string opening at i."""
+    n = len(text)
+    for kind in _TRIPLE:
+        if text.startswith(kind, i):
+            j = i + 3
+            while j < n:
+                if kind[0] == '"' and text[j] == "\\":
+                    j += 2
+                    continue
+                if text.startswith(kind, j):
+                    extra = 0  # up to two more quotes end the content, as in TOML
+                    while extra < 2 and text.startswith(kind[0], j + 3 + extra):
+                        extra += 1
+                    return i + 3, j + extra, j + extra + 3, kind
+                j += 1
+            return i + 3, n, n, kind
+    kind = text[i]
+    j = i + 1
+    while j < n and text[j] != "\n":
+        if kind == '"' and text[j] == "\\":
+            j += 2
+            continue
+        if text[j] == kind:
+            return i + 1, j, j + 1, kind
+        j += 1
+    return i + 1, j, j, kind
+
+
+def _key_path(text: str, i: int) -> tuple[list[str], int]:
+    """A dotted key at i (bare or quoted segments): its segments and the offset after it."""
+    parts: list[str] = []
+    n = len(text)
+    while i < n:
+        if text[i] in "\"'":
+            body, end, after, kind = _skip_string(text, i)
+            decoded = _string_offsets(text, body, end, kind)
+            parts.append(decoded[0] if decoded else text[body:end])
+            i = after
+        else:
+            match = _BARE_KEY.match(text, i)
+            if not match:
+                break
+            parts.append(match.group(0))
+            i = match.end()
+        i = _skip_blank(text, i)
+        if i < n and text[i] == ".":
+            i = _skip_blank(text, i + 1)
+            continue
+        break
+    return parts, i
+
+
+def _skip_blank(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t":
+        i += 1
+    return i
+
+
+def _skip_line(text: str, i: int) -> int:
+    end = text.find("\n", i)
+    return len(text) if end < 0 else end + 1
 
 
 def _scan(text: str) -> _Positions:
-    pos = _Positions()
+    """Positions of headers, keys and values. Linear in the text; tolerant of text that is not TOML."""
+    pos = _Positions(text=text, newlines=[m.start() for m in re.finditer("\n", text)])
     table: tuple = ()
-    in_multiline: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if in_multiline:
-            if in_multiline in line:
-                in_multiline = None
+    i, n = 0, len(text)
+    while i < n:
+        i = _skip_blank(text, i)
+        if i >= n:
+            break
+        c = text[i]
+        if c in "\r\n#":
+            i = _skip_line(text, i)
             continue
-        header = _HEADER.match(line)
-        if header:
-            name = header.group(2).replace(" ", "")
-            if header.group(1) == "[[" and name == "chain":
-                pos.chains.append(number)
+        if c == "[":
+            array = text.startswith("[[", i)
+            parts, j = _key_path(text, _skip_blank(text, i + (2 if array else 1)))
+            name = ".".join(parts)
+            line = pos.line_col(i)[0]
+            if array and name == "chain":
+                pos.chains.append(line)
                 pos.steps.append([])
                 table = ("chain", len(pos.chains) - 1)
-            elif header.group(1) == "[[" and name == "chain.step" and pos.chains:
-                pos.steps[-1].append(number)
+            elif array and name == "chain.step" and pos.chains:
+                pos.steps[-1].append(line)
                 table = ("chain", len(pos.chains) - 1, "step", len(pos.steps[-1]) - 1)
             else:
                 table = (name,)
+            i = _skip_line(text, j)
             continue
-        key = _KEY.match(line)
-        if key:
-            name = key.group(1).strip("\"'")
-            pos.keys.setdefault((table, name), (number, key.end() + 1))
-            rest = line[key.end():]
-            for quote in ('"""', "'''"):
-                if rest.startswith(quote) and rest.count(quote) == 1:
-                    in_multiline = quote
+        parts, j = _key_path(text, i)
+        if not parts or j >= n or text[j] != "=":
+            i = _skip_line(text, max(j, i))
+            continue
+        j = _skip_blank(text, j + 1)
+        line, col = pos.line_col(j)
+        value = _Value(line, col)
+        pos.keys.setdefault((table, ".".join(parts)), value)
+        i = _skip_value(text, j, pos, value)
     return pos
+
+
+def _skip_value(text: str, i: int, pos: _Positions, value: _Value) -> int:
+    """The offset after the value starting at i (and the rest of its line)."""
+    n = len(text)
+    depth = 0
+    while i < n:
+        c = text[i]
+        if c in "\"'":
+            body, end, after, kind = _skip_string(text, i)
+            if depth == 0 and value.body is None:
+                value.body, value.end, value.kind = body, end, kind
+            i = after
+            if depth == 0:
+                break
+        elif c in "[{":
+            depth += 1
+            if depth > pos.deepest[0]:
+                pos.deepest = (depth, i)
+            i += 1
+        elif c in "]}":
+            depth -= 1
+            i += 1
+            if depth <= 0:
+                break
+        elif c == "#":
+            if depth == 0:
+                break
+            i = _skip_line(text, i)
+        elif c == "\n":
+            if depth == 0:
+                break
+            i += 1
+        else:
+            i += 1
+    return _skip_line(text, i)
+
+
+def read_source(path: str) -> bytes:
+    """The bytes of the derivation file at `path`, read safely.
+
+    Only regular files are read (a FIFO or a device would block or never end), at
+    most MAX_FILE_BYTES + 1 bytes (so an oversized file is reported, not loaded),
+    and a symlink loop or an unreadable file becomes a ParseError.
+    """
+    top = Span(str(path), 1)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ParseError(f"cannot open the file: {exc.strerror or exc}", top,
+                         "check that the path exists, is readable and is not a symlink loop") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            what = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a file")
+            raise ParseError(f"not a regular file ({what})", top, "derivation files are regular *.toml files")
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ParseError(f"cannot read the file: {exc.strerror or exc}", top) from None
+    finally:
+        os.close(fd)
 
 
 def read_derivation(path: str, data: bytes) -> Derivation:
     """Parse the bytes of a derivation file. Raises ParseError with file:line on bad input."""
     top = Span(path, 1)
     if len(data) > MAX_FILE_BYTES:
-        raise ParseError(f"file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}", top,
+        raise ParseError(f"file is {len(data):,} bytes or more; the limit is {MAX_FILE_BYTES:,}", top,
                          "split the derivation into several files")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
         line = data[: exc.start].count(b"\n") + 1
+        col = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
         raise ParseError(f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
-                         Span(path, line), "save the file as UTF-8") from None
+                         Span(path, line, col), "save the file as UTF-8") from None
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark, as some editors write
+        text = text[1:]
+    pos = _scan(text)
+    if pos.deepest[0] > MAX_TOML_DEPTH:
+        line, col = pos.line_col(pos.deepest[1])
+        raise ParseError(f"arrays or tables are nested more than {MAX_TOML_DEPTH} levels deep",
+                         Span(path, line, col), "derivation files need at most two levels")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         span = Span(path, int(match.group(1)), int(match.group(2))) if match else top
         message = re.sub(r"\s*\(at line.*\)", "", str(exc))
-        raise ParseError(f"not valid TOML: {message}", span,
-                         "derivation files are TOML; see the README for the format") from None
-    return _Builder(path, doc, _scan(text)).build()
+        hint = "derivation files are TOML; see the README for the format"
+        if "overwrite" in message or "declare" in message.lower():
+            hint = "a key or table appears twice; write each once"
+        raise ParseError(f"not valid TOML: {show(message, 200)}", span, hint) from None
+    except (RecursionError, MemoryError):
+        raise ParseError("not valid TOML: the file is nested too deeply to read", top,
+                         "derivation files need at most two levels") from None
+    try:
+        return _Builder(path, doc, pos).build()
+    except RecursionError:
+        raise ParseError("an expression is nested too deeply to read", top, "split the step into smaller steps") from None
 
 
 class _Builder:
@@ -120,19 +368,36 @@ class _Builder:
         line, col = self.pos.key(table, key, fallback)
         return Span(self.path, line, col)
 
+    def text_value(self, value, table: tuple, key: str, fallback: int = 1, what: str | None = None) -> str:
+        """A free-text value (title, source, note): a string, bounded, with no control characters."""
+        what = what or key
+        span = self.span(table, key, fallback)
+        if not isinstance(value, str):
+            raise ParseError(f"{what} must be a string", span, f'e.g. {key} = "..."')
+        if len(value) > MAX_TEXT_CHARS:
+            raise ParseError(f"{what} is {len(value):,} characters long; the limit is {MAX_TEXT_CHARS:,}", span)
+        bad = control_character(value, allow="\t\n\r")
+        if bad is not None:
+            raise ParseError(f"{what} contains the control character U+{ord(value[bad]):04X}", span,
+                             "remove it; it could rewrite the terminal or hide text in a report")
+        return value
+
     def build(self) -> Derivation:
         unknown = set(self.doc) - TOP_KEYS
         if unknown:
             key = sorted(unknown)[0]
-            raise ParseError(f"unknown top-level key '{key}'", self.span((), key),
+            raise ParseError(f"unknown top-level key '{show(key)}'", self.span((), key),
                              did_you_mean(key, sorted(TOP_KEYS), "allowed keys"))
         title = self.doc.get("title", "")
         if not isinstance(title, str) or not title.strip():
             raise ParseError("the derivation needs a title", self.span((), "title"),
                              'add a line such as: title = "KL divergence of two Gaussians"')
-        source = self.doc.get("source", "")
-        if not isinstance(source, str):
-            raise ParseError("source must be a string", self.span((), "source"))
+        self.text_value(title, (), "title")
+        source = self.text_value(self.doc.get("source", ""), (), "source")
+        names = sum(len(self._table(t)) for t in ("symbols", "families", "distributions", "definitions"))
+        if names > MAX_NAMES:
+            raise ParseError(f"the file declares {names:,} names; the limit is {MAX_NAMES:,}", Span(self.path, 1),
+                             "split the derivation into several files")
         self._symbols()
         self._families()
         self._distributions()
@@ -157,8 +422,9 @@ class _Builder:
 
     def _new_name(self, table: str, name: str) -> Span:
         span = self.span((table,), name, self.pos.key((), table)[0])
-        if not NAME.match(name):
-            raise ParseError(f"'{name}' is not a valid name", span, "names are letters, digits and _, starting with a letter")
+        if not NAME.match(name) or len(name) > 64:
+            raise ParseError(f"'{show(name)}' is not a valid name", span,
+                             "names are letters, digits and _, starting with a letter, at most 64 characters")
         if name in BUILTINS or name in CONSTANTS:
             raise ParseError(f"'{name}' is a built-in name and cannot be declared", span, "choose another name")
         taken = {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions}
@@ -174,12 +440,13 @@ class _Builder:
             if not word:
                 continue
             if word not in ASSUMPTION_WORDS:
-                raise ParseError(f"unknown assumption '{word}'", span, did_you_mean(word, list(ASSUMPTION_WORDS), "assumptions"))
+                raise ParseError(f"unknown assumption '{show(word)}'", span, did_you_mean(word, list(ASSUMPTION_WORDS), "assumptions"))
             kwargs.update(ASSUMPTION_WORDS[word])
         try:
             sp.Symbol("_probe", **kwargs).is_real  # noqa: B018 - sympy rejects contradictions here
         except Exception:
-            raise ParseError(f"contradictory assumptions '{text}'", span) from None
+            raise ParseError(f"contradictory assumptions '{show(text)}'", span,
+                             "drop one of the words; e.g. a symbol cannot be both positive and negative") from None
         return kwargs
 
     def _symbols(self) -> None:
@@ -197,21 +464,28 @@ class _Builder:
     def _distributions(self) -> None:
         for name, variables in self._table("distributions").items():
             span = self._new_name("distributions", name)
-            if not isinstance(variables, list) or not variables or not all(isinstance(v, str) for v in variables):
+            if not isinstance(variables, list) or not variables or not all(isinstance(v, str) for v in variables) \
+                    or len(variables) > 16:
                 raise ParseError(f"distribution {name} needs a list of its variables", span, f'e.g. {name} = ["z", "X"]')
             for v in variables:
                 if v not in self.scope.symbols:
-                    raise ParseError(f"variable '{v}' of distribution {name} is not declared", span,
+                    raise ParseError(f"variable '{show(v)}' of distribution {name} is not declared", span,
                                      "declare it under [symbols]; " + did_you_mean(v, list(self.scope.symbols)))
+            if len(set(variables)) != len(variables):
+                raise ParseError(f"distribution {name} lists a variable twice", span, f'e.g. {name} = ["z", "X"]')
             self.scope.distributions[name] = tuple(variables)
 
     def _definitions(self) -> None:
         signature = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*$")
-        for head, body in self._table("definitions").items():
+        table = self._table("definitions")
+        heads = list(table)
+        names = [m.group(1) if (m := signature.match(h)) else "" for h in heads]
+        for index, (head, body) in enumerate(table.items()):
             span = self.span(("definitions",), head, self.pos.key((), "definitions")[0])
             match = signature.match(head)
             if not match:
-                raise ParseError(f"definition '{head}' needs a signature like f(x, y)", span, '"f(x, y)" = "x**2 + y"')
+                raise ParseError(f"definition '{show(head)}' needs a signature like f(x, y)", span,
+                                 '"f(x, y)" = "x**2 + y"')
             name, params_text = match.group(1), match.group(2)
             if name in {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions} \
                     or name in BUILTINS or name in CONSTANTS:
@@ -221,15 +495,29 @@ class _Builder:
                 raise ParseError(f"definition {name} has no parameters", span, "a constant is a symbol; declare it under [symbols]")
             for p in params:
                 if p not in self.scope.symbols:
-                    raise ParseError(f"parameter '{p}' of {name} is not a declared symbol", span,
+                    raise ParseError(f"parameter '{show(p)}' of {name} is not a declared symbol", span,
                                      "declare parameters under [symbols] so their assumptions are known; "
                                      + did_you_mean(p, list(self.scope.symbols)))
             if len(set(params)) != len(params):
                 raise ParseError(f"definition {name} repeats a parameter", span)
-            expr = parse_expression(body, self.scope, span, allow_equation=False)
+            self.scope.defining, self.scope.later_definitions = name, tuple(n for n in names[index + 1:] if n)
+            try:
+                expr = parse_expression(body, self.scope, span, allow_equation=False,
+                                        locate=self._locate(("definitions",), head, body))
+            finally:
+                self.scope.defining, self.scope.later_definitions = None, ()
             variables = tuple(self.scope.symbols[p] for p in params)
+            size, occurs = expanded_size(expr, self.scope)
+            if size > MAX_EXPANDED_NODES:
+                raise ParseError(f"definition {name} expands to more than {MAX_EXPANDED_NODES:,} parts "
+                                 "once the definitions it uses are replaced by their bodies", span,
+                                 "nested definitions grow exponentially; define it with fewer nested calls")
             self.scope.definitions[name] = sp.Lambda(variables, expr)
+            self.scope.expanded[name] = (size, occurs)
             self.definition_texts[name] = body
+
+    def _locate(self, table: tuple, key: str, text):
+        return self.pos.locator(table, key, text) if isinstance(text, str) else None
 
     # -- chains ------------------------------------------------------------
     def _chains(self) -> tuple[Chain, ...]:
@@ -237,6 +525,15 @@ class _Builder:
         if not isinstance(raw, list) or not raw:
             raise ParseError("the derivation has no chains", Span(self.path, 1),
                              'add a [[chain]] with a start = "..." and [[chain.step]] tables')
+        if len(raw) > MAX_CHAINS:
+            raise ParseError(f"the file has {len(raw):,} chains; the limit is {MAX_CHAINS:,}",
+                             Span(self.path, self.pos.chains[MAX_CHAINS] if len(self.pos.chains) > MAX_CHAINS else 1),
+                             "split the derivation into several files")
+        claims = sum(len(c.get("step", [])) if isinstance(c, dict) and isinstance(c.get("step", []), list) else 0
+                     for c in raw) + len(raw)
+        if claims > MAX_STEPS:  # counted before any expression is read
+            raise ParseError(f"the file has about {claims:,} steps; the limit is {MAX_STEPS:,}", Span(self.path, 1),
+                             "split the derivation into several files")
         if len(self.pos.chains) != len(raw):
             raise ParseError("write each chain as a [[chain]] table on its own line", Span(self.path, 1))
         chains: list[Chain] = []
@@ -249,14 +546,17 @@ class _Builder:
             unknown = set(chain) - CHAIN_KEYS
             if unknown:
                 key = sorted(unknown)[0]
-                raise ParseError(f"unknown key '{key}' in a chain", self.span(table, key, header.line),
+                raise ParseError(f"unknown key '{show(key)}' in a chain", self.span(table, key, header.line),
                                  did_you_mean(key, sorted(CHAIN_KEYS), "allowed keys"))
-            title = chain.get("title", f"chain {c + 1}")
+            title = self.text_value(chain.get("title", f"chain {c + 1}"), table, "title", header.line, "a chain's title")
+            if "note" in chain:
+                self.text_value(chain["note"], table, "note", header.line, "a chain's note")
             start_key = "latex" if "latex" in chain else "start"
             if start_key not in chain:
                 raise ParseError("the chain has no start", header, 'add start = "..." with the first expression')
             start_span = self.span(table, start_key, header.line)
-            start = self._expression(chain[start_key], start_span, latex=start_key == "latex")
+            start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
+                                     locate=self._locate(table, start_key, chain[start_key]))
             steps_raw = chain.get("step", [])
             if not isinstance(steps_raw, list) or (not steps_raw and not isinstance(start, tuple)):
                 raise ParseError("the chain has no steps", header,
@@ -297,28 +597,36 @@ class _Builder:
         unknown = set(step) - STEP_KEYS
         if unknown:
             key = sorted(unknown)[0]
-            raise ParseError(f"unknown key '{key}' in a step", self.span(table, key, header_line),
+            raise ParseError(f"unknown key '{show(key)}' in a step", self.span(table, key, header_line),
                              did_you_mean(key, sorted(STEP_KEYS), "allowed keys"))
         if ("expr" in step) == ("latex" in step):
             raise ParseError("a step needs exactly one of expr = \"...\" or latex = '...'", header)
         key = "latex" if "latex" in step else "expr"
         span = self.span(table, key, header_line)
-        value = self._expression(step[key], span, latex=key == "latex")
+        value = self._expression(step[key], span, latex=key == "latex", locate=self._locate(table, key, step[key]))
         by_text = step.get("by", "")
         by_span = self.span(table, "by", header_line)
+        if isinstance(by_text, list):
+            if len(by_text) > 32 or not all(isinstance(b, str) for b in by_text):
+                raise ParseError("by must be a rule name or a short array of rule names", by_span,
+                                 'e.g. by = "log rules, linearity"')
+            for b in by_text:
+                self.text_value(b, table, "by", header_line, "the justification")
+        else:
+            self.text_value(by_text, table, "by", header_line, "the justification")
         try:
             by = resolve_all(by_text) if by_text else ()
         except ValueError as exc:
-            raise ParseError(f"unknown justification '{by_text}'", by_span, str(exc)) from None
-        note = step.get("note", "")
-        if not isinstance(note, str):
-            raise ParseError("note must be a string", self.span(table, "note", header_line))
+            shown = by_text if isinstance(by_text, str) else ", ".join(by_text)
+            raise ParseError(f"unknown justification '{show(shown)}'", by_span, str(exc)) from None
+        note = self.text_value(step.get("note", ""), table, "note", header_line)
         accept_numeric = step.get("numeric", False)
         if not isinstance(accept_numeric, bool):
             raise ParseError("numeric must be true or false", self.span(table, "numeric", header_line))
         substitution = None
         if "substitute" in step:
-            substitution = self._substitution(step["substitute"], self.span(table, "substitute", header_line))
+            substitution = self._substitution(step["substitute"], self.span(table, "substitute", header_line),
+                                              self._locate(table, "substitute", step["substitute"]))
         common = dict(number=number, chain=chain_title, text=str(step[key]), span=span, by=by,
                       by_text=by_text if isinstance(by_text, str) else ", ".join(by_text), note=note,
                       substitution=substitution, accept_numeric=accept_numeric, latex_source=key == "latex")
@@ -334,17 +642,22 @@ class _Builder:
             raise ParseError("'both sides' applies to equations", by_span, "write this step as an equation lhs == rhs")
         return Step(previous_text=current_text, claim=Identity(current, value), **common)
 
-    def _substitution(self, text, span: Span):
+    def _substitution(self, text, span: Span, locate=None):
         if not isinstance(text, str) or text.count("=") != 1 or "==" in text:
             raise ParseError("substitute must read 'old = expression'", span, 'e.g. substitute = "eps = (z - mu)/sigma"')
-        name, expr_text = (part.strip() for part in text.split("="))
+        name_text, expr_text = text.split("=")
+        name = name_text.strip()
         if name not in self.scope.symbols:
-            raise ParseError(f"unknown variable '{name}' in substitute", span, did_you_mean(name, list(self.scope.symbols)))
-        return self.scope.symbols[name], parse_expression(expr_text, self.scope, span, allow_equation=False)
+            raise ParseError(f"unknown variable '{show(name)}' in substitute", span,
+                             did_you_mean(name, list(self.scope.symbols)))
+        shift = len(name_text) + 1  # where the expression starts inside the string
+        shifted = (lambda i: locate(i + shift)) if locate else None
+        return self.scope.symbols[name], parse_expression(expr_text, self.scope, span, allow_equation=False,
+                                                          locate=shifted)
 
-    def _expression(self, text, span: Span, latex: bool):
+    def _expression(self, text, span: Span, latex: bool, locate=None):
         if latex:
             from klproof.parse.latex import parse_latex  # imported only when a file uses LaTeX
 
             return parse_latex(text, self.scope, span)
-        return parse_expression(text, self.scope, span)
+        return parse_expression(text, self.scope, span, locate=locate)
