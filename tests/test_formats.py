@@ -9,6 +9,9 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
+from cli_inprocess import invoke
 from conftest import ROOT, derivation_text, klproof_command, run_cli
 
 from klproof.report.github import command, escape_data, escape_property
@@ -16,11 +19,16 @@ from klproof.report.github import command, escape_data, escape_property
 EXAMPLE = "examples/001_kl_divergence_derivation_as_written.toml"
 
 
+@pytest.fixture(autouse=True)
+def in_the_repository(monkeypatch):
+    monkeypatch.chdir(ROOT)  # the in-process runs name files relative to the repository, as a user would
+
+
 def test_json_keeps_its_fields_and_says_what_came_from_the_cache(tmp_path):
     (tmp_path / "a.toml").write_text(derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2"))
     (tmp_path / "b.toml").write_text(derivation_text("(a + b)**2", "a**2 + b**2"))
     args = ("check", "--format", "json", "--cache-dir", str(tmp_path / "cache"), str(tmp_path))
-    cold, warm = run_cli(*args), run_cli(*args)
+    cold, warm = invoke(*args), invoke(*args)
     assert cold.returncode == warm.returncode == 1
     for result, cached in ((cold, False), (warm, True)):
         report = json.loads(result.stdout)
@@ -40,7 +48,7 @@ def test_json_keeps_its_fields_and_says_what_came_from_the_cache(tmp_path):
 def test_junit_has_one_testcase_per_step_and_the_witness_in_the_failure(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(derivation_text("sigma2 + 1", "1 + sigma2"))
-    result = run_cli("check", "--format", "junit", "proofs/000_kl_divergence_integral.toml", EXAMPLE, str(bad))
+    result = invoke("check", "--format", "junit", "proofs/000_kl_divergence_integral.toml", EXAMPLE, str(bad))
     assert result.returncode == 2  # an unreadable file wins over a refuted step
     root = ET.fromstring(result.stdout)
     suites = root.findall("testsuite")
@@ -64,7 +72,7 @@ def test_junit_has_one_testcase_per_step_and_the_witness_in_the_failure(tmp_path
 
 
 def test_github_annotations_point_at_the_step_and_escape_properties(tmp_path):
-    result = run_cli("check", "--format", "github", EXAMPLE)
+    result = invoke("check", "--format", "github", EXAMPLE)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     errors = [line for line in lines if line.startswith("::error ")]
@@ -79,7 +87,7 @@ def test_github_annotations_point_at_the_step_and_escape_properties(tmp_path):
 def test_github_numeric_steps_are_warnings_and_bad_files_errors_at_their_line(tmp_path):
     (tmp_path / "num.toml").write_text(derivation_text("sin(x)**2 + cos(x)**2", "1"))
     (tmp_path / "bad.toml").write_text(derivation_text("sigma2 + 1", "1 + sigma2"))
-    result = run_cli("check", "--format", "github", "--no-cache", str(tmp_path))
+    result = invoke("check", "--format", "github", "--no-cache", str(tmp_path))
     assert result.returncode == 2, result.stdout
     bad = [line for line in result.stdout.splitlines() if "bad.toml" in line]
     assert bad and bad[0].startswith(f"::error file={tmp_path / 'bad.toml'},line=")
@@ -94,16 +102,12 @@ def test_github_escaping_follows_the_workflow_command_rules():
 
 def test_output_writes_the_machine_format_and_the_terminal_report_still_prints(tmp_path):
     target = tmp_path / "out" / "report.xml"
-    result = run_cli("check", "--format", "junit", "--output", str(target), EXAMPLE)
+    result = run_cli("check", "--format", "junit", "--output", str(target), EXAMPLE, env={"NO_COLOR": ""})
     assert result.returncode == 1
+    assert "\x1b[" not in result.stdout  # stdout is not a terminal: no colour even without NO_COLOR
     assert "FAILED 1 file, 18 steps" in result.stdout and "witness:" in result.stdout
     assert "<testsuite" not in result.stdout
     assert len(ET.parse(target).getroot().find("testsuite").findall("testcase")) == 18
-
-
-def test_no_colour_when_stdout_is_not_a_terminal():
-    result = run_cli("check", EXAMPLE, env={"NO_COLOR": ""})
-    assert result.returncode == 1 and "\x1b[" not in result.stdout
 
 
 def run_in_terminal(*args: str, env: dict | None = None, timeout: float = 60) -> str:
