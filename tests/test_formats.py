@@ -105,6 +105,7 @@ def test_output_writes_the_machine_format_and_the_terminal_report_still_prints(t
     result = run_cli("check", "--format", "junit", "--output", str(target), EXAMPLE, env={"NO_COLOR": ""})
     assert result.returncode == 1
     assert "\x1b[" not in result.stdout  # stdout is not a terminal: no colour even without NO_COLOR
+    assert "checking" not in result.stdout + result.stderr  # nor a progress bar
     assert "FAILED 1 file, 18 steps" in result.stdout and "witness:" in result.stdout
     assert "<testsuite" not in result.stdout
     assert len(ET.parse(target).getroot().find("testsuite").findall("testcase")) == 18
