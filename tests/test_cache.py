@@ -70,7 +70,7 @@ def test_changed_assumptions_or_definitions_are_checked_again(tmp_path):
     assert code == 1 and not second[0]["cached"] and second[0]["status"] == "refuted"
 
 
-def test_the_key_covers_options_and_justification():
+def test_the_key_covers_options_justification_and_the_checking_code(monkeypatch):
     base = read_derivation("a.toml", derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2", by="algebra").encode())
     other_by = read_derivation("a.toml", derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2", by="log rules").encode())
     (step,), (step_by,) = base.steps, other_by.steps
@@ -80,6 +80,10 @@ def test_the_key_covers_options_and_justification():
     for changed in (Options(seed=1), Options(points=3), Options(digits=20), Options(numeric=False),
                     Options(cross_check=True)):
         assert content_key(step, changed) != key
+    import klproof.check.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: "a rule was fixed")
+    assert content_key(step, Options()) != key  # a changed rule invalidates old verdicts before a version bump
 
 
 def test_timeouts_and_corrupt_entries_are_not_reused(tmp_path):

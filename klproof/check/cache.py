@@ -26,6 +26,7 @@ with the step's current `StepInfo` (its line may have moved), `cached=True`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -49,10 +50,31 @@ CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
 UNCACHEABLE_METHODS = frozenset({"timeout", "not checked"})  # a step over its time limit, a crashed worker
 
 
+PRESENTATION = ("cli.py", "pytest_plugin.py", "starter.py", "report/")  # cannot change a verdict
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 of klproof's own source files that take part in checking (everything but presentation)."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative.startswith(PRESENTATION):
+            continue
+        digest.update(relative.encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def _versions() -> list[str]:
     import sympy
 
-    return [__version__, sympy.__version__, f"{sys.version_info.major}.{sys.version_info.minor}"]
+    return [__version__, sympy.__version__, f"{sys.version_info.major}.{sys.version_info.minor}", code_fingerprint()]
 
 
 def _srepr(value) -> str:
