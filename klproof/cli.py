@@ -262,6 +262,9 @@ def check(
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse the verdicts of unchanged steps."),
     cache_dir: Path = typer.Option(Path(".klproof_cache"), "--cache-dir", help="Where the verdict cache lives."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Explain proved steps too."),
+    derivations_only: bool = typer.Option(False, "--derivations-only",
+                                          help="Skip TOML files that are not derivations (no [[chain]] table), "
+                                               "as the pre-commit hook does."),
 ) -> None:
     """Prove every step of the derivation files, or refute it with a counterexample."""
     from klproof.api import check_sources
@@ -269,6 +272,10 @@ def check(
     from klproof.check.runner import default_jobs
 
     sources, problems = collect_files(paths)
+    if derivations_only:
+        from klproof.discover import looks_like_derivation
+
+        sources = [(path, data) for path, data in sources if looks_like_derivation(data)]
     for problem in problems:
         _console(stderr=True).print(f"error: {problem}", style="red", markup=False)
     options = Options(timeout=timeout, numeric=numeric, cross_check=cross_check, seed=seed)

@@ -15,13 +15,12 @@ derivation file is collected, so the plugin costs nothing elsewhere.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-DERIVATION_MARK = re.compile(rb"^[ \t]*\[\[[ \t]*chain[ \t]*\]\]", re.MULTILINE)
-SNIFF_BYTES = 1_000_000
+from klproof.discover import SNIFF_BYTES
+from klproof.discover import looks_like_derivation as _has_chain
 
 
 def looks_like_derivation(path: Path) -> bool:
@@ -33,7 +32,7 @@ def looks_like_derivation(path: Path) -> bool:
             head = handle.read(SNIFF_BYTES)
     except OSError:
         return False
-    return DERIVATION_MARK.search(head) is not None
+    return _has_chain(head)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

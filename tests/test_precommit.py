@@ -34,6 +34,7 @@ class _TryRepo:
         (self.repo / "bad.toml").write_text(derivation_text("(a + b)**2", "a**2 + b**2"))
         (self.repo / "pyproject.toml").write_text('[project]\nname = "not-a-derivation"\n')
         (self.repo / "notes.txt").write_text("not toml\n")
+        (self.repo / "config.toml").write_text('[tool]\nkey = "a TOML file that is not a derivation"\n')
         env = {**os.environ, "PRE_COMMIT_HOME": str(self.folder / "home"), "NO_COLOR": "1", "COLUMNS": "200",
                "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
                "GIT_COMMITTER_EMAIL": "t@t", "PRE_COMMIT_COLOR": "never"}
@@ -66,11 +67,13 @@ def test_pre_commit_hook_checks_derivations_and_fails_on_a_refuted_step():
     assert code == 1, output[-3000:]
     assert "bad.toml:" in output and "refuted" in output, output[-3000:]
     assert "good.toml" in output and "1 proved, 1 refuted" in output, output[-3000:]
-    assert "pyproject" not in output.split("klproof....")[-1], "the hook must not check pyproject.toml"
+    report = output.split("klproof....")[-1]
+    assert "pyproject" not in report and "config.toml" not in report, "only derivations are checked"
+    assert "2 files, 2 steps" in report
     assert "- exit code: 1" in output
 
 
 def test_hook_manifest_is_what_the_readme_promises():
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: klproof" in text and "entry: klproof check" in text and "language: python" in text
-    assert "types: [toml]" in text and "files: " in text
+    assert "types: [toml]" in text and "files: " in text and "--derivations-only" in text

@@ -73,3 +73,13 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("sympy", "mpmath", "l
     assert result.stdout.strip() == "[]"
     helped = run_cli("--help")
     assert helped.returncode == 0 and all(c in helped.stdout for c in ("check", "new", "explain"))
+
+
+def test_derivations_only_skips_other_toml_files(tmp_path):
+    from conftest import derivation_text
+
+    (tmp_path / "d.toml").write_text(derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2"))
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert invoke("check", "--no-cache", str(tmp_path)).returncode == 2  # without it, pyproject.toml is unreadable
+    result = invoke("check", "--no-cache", "--derivations-only", str(tmp_path))
+    assert result.returncode == 0 and "PASSED 1 file, 1 step" in result.stdout
