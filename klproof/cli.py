@@ -293,16 +293,15 @@ def check(
     finally:
         if bar:
             bar.close()
-    if format is not Format.terminal or output is not None:
+    if output is not None:
         if format is Format.terminal:
             from klproof.report.terminal import render_report
 
-            recorder = _console_to_text(render_report(report, verbose=verbose))
-            _write_output(output, recorder)
-        elif output is not None:
-            _write_output(output, _render_machine(report, format))
+            _write_output(output, _console_to_text(render_report(report, verbose=verbose)))
         else:
-            sys.stdout.write(_render_machine(report, format))
+            _write_output(output, _render_machine(report, format))
+    elif format is not Format.terminal:
+        sys.stdout.write(_render_machine(report, format))
     if to_screen:
         from klproof.report.terminal import render_report
 
