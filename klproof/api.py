@@ -1,19 +1,26 @@
 """The pipeline, top to bottom: sources -> derivations -> verdicts -> report.
 
-Pure: it takes the files' bytes (the CLI reads them) and returns a frozen
-`Report`. One bad file becomes a FileReport with its error; the others are
-still checked.
+Pure apart from the optional verdict cache: it takes the files' bytes (the CLI
+reads them) and returns a frozen `Report`. One bad file becomes a FileReport
+with its error; the others are still checked.
+
+With a cache, each step is looked up here, in the parent process, before any
+worker is started: a run in which every step is cached forks no worker and never
+imports the symbolic engine.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from klproof.check.decide import Options
 from klproof.errors import KlproofError, Span
-from klproof.model import Derivation
+from klproof.model import Derivation, Step
 from klproof.verdict import FileReport, Report, Verdict
+
+if TYPE_CHECKING:
+    from klproof.check.cache import VerdictCache
 
 
 def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | KlproofError]:
@@ -33,15 +40,42 @@ def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | Klproof
     return parsed
 
 
-def check_sources(sources: list[tuple[str, bytes]], options: Options | None = None, jobs: int = 1,
-                  on_done: Callable[[Verdict], None] | None = None) -> Report:
-    from klproof.check.runner import run_steps
+def check_steps(steps: list[Step], options: Options, jobs: int = 1,
+                on_done: Callable[[Verdict], None] | None = None,
+                cache: "VerdictCache | None" = None) -> list[Verdict]:
+    """Verdicts for `steps` in their order: from the cache where it has them, else from worker processes."""
+    verdicts: list[Verdict | None] = [None] * len(steps)
+    if cache is not None:
+        for i, step in enumerate(steps):
+            hit = cache.get(step, options)
+            if hit is not None:
+                verdicts[i] = hit
+                if on_done:
+                    on_done(hit)
+    todo = [i for i, v in enumerate(verdicts) if v is None]
+    if todo:
+        from klproof.check.runner import run_steps
 
+        fresh = run_steps([steps[i] for i in todo], options, jobs=jobs, on_done=on_done)
+        for i, verdict in zip(todo, fresh):
+            verdicts[i] = verdict
+            if cache is not None:
+                cache.put(steps[i], options, verdict)
+    return [v for v in verdicts if v is not None]
+
+
+def check_sources(sources: list[tuple[str, bytes]], options: Options | None = None, jobs: int = 1,
+                  on_done: Callable[[Verdict], None] | None = None,
+                  cache: "VerdictCache | None" = None,
+                  on_start: Callable[[int], None] | None = None) -> Report:
+    """Parse and check every source; `on_start(number of steps)` is called once parsing is done."""
     options = options or Options()
     started = time.perf_counter()
     parsed = parse_sources(sources)
     steps = [step for item in parsed if isinstance(item, Derivation) for step in item.steps]
-    verdicts = iter(run_steps(steps, options, jobs=jobs, on_done=on_done) if steps else [])
+    if on_start:
+        on_start(len(steps))
+    verdicts = iter(check_steps(steps, options, jobs=jobs, on_done=on_done, cache=cache))
     files = []
     for (path, _), item in zip(sources, parsed):
         if isinstance(item, KlproofError):
@@ -51,5 +85,7 @@ def check_sources(sources: list[tuple[str, bytes]], options: Options | None = No
         files.append(FileReport(path=path, title=item.title, source=item.source, verdicts=mine,
                                 seconds=sum(v.seconds for v in mine)))
     settings = {"seed": options.seed, "timeout": options.timeout, "jobs": jobs, "points": options.points,
-                "digits": options.digits, "numeric": options.numeric}
+                "digits": options.digits, "numeric": options.numeric, "cross_check": options.cross_check,
+                "cache": str(cache.directory) if cache is not None else None}
     return Report(files=tuple(files), seconds=time.perf_counter() - started, settings=settings)
+

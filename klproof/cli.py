@@ -27,6 +27,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 class Format(str, Enum):
     terminal = "terminal"
     json = "json"
+    junit = "junit"
+    github = "github"
 
 
 def _console(stderr: bool = False):
@@ -34,6 +36,17 @@ def _console(stderr: bool = False):
 
     no_color = bool(os.environ.get("NO_COLOR"))
     return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=True)
+
+
+def _console_to_text(renderable) -> str:
+    """A rich renderable as plain text, for a terminal report written to a file."""
+    from rich.console import Console
+
+    console = Console(record=True, no_color=True, highlight=False, soft_wrap=True, width=200,
+                      file=open(os.devnull, "w", encoding="utf-8"))
+    console.print(renderable)
+    console.file.close()
+    return console.export_text(styles=False)
 
 
 def _fail(message: str) -> "typer.Exit":
@@ -84,16 +97,181 @@ def main_options(
     """klproof checks derivation files: symbols with assumptions, and chains of steps with justifications."""
 
 
+def _render_machine(report, format: Format) -> str:
+    if format is Format.json:
+        from klproof.report.json import render_json
+
+        return render_json(report)
+    if format is Format.junit:
+        from klproof.report.junit import render_junit
+
+        return render_junit(report)
+    from klproof.report.github import render_github
+
+    return render_github(report)
+
+
+def _write_output(path: Path, text: str) -> None:
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{path}: cannot write the report: {exc.strerror}") from None
+
+
+class _ProgressBar:
+    """A transient rich progress bar, shown only if the run is still going after `delay` seconds."""
+
+    def __init__(self, console, delay: float = 0.5):
+        import threading
+
+        self.console, self.delay = console, delay
+        self.lock = threading.Lock()
+        self.progress = None
+        self.task = None
+        self.timer = None
+        self.shown = self.closed = False
+
+    def start(self, total: int) -> None:
+        import threading
+
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=self.console, transient=True)
+        self.task = self.progress.add_task("steps", total=total)
+        self.timer = threading.Timer(self.delay, self._show)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _show(self) -> None:
+        with self.lock:
+            if not self.closed and self.progress is not None:
+                self.progress.start()
+                self.shown = True
+
+    def advance(self, _verdict=None) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)
+
+    def close(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        with self.lock:
+            self.closed = True
+            if self.shown:
+                self.progress.stop()
+
+
+def _explain_in_worker(step, options):
+    """(Attempt with its intermediate forms, Verdict) for one step; runs in a worker process."""
+    from klproof.check.decide import check_step
+    from klproof.check.engine import prove
+    from klproof.printing import show
+
+    return prove(step, record_forms=True, form_text=show), check_step(step, options)
+
+
+def _find_step(derivation, line: int):
+    """The step whose text is at `line` (or the last step that starts before it, in the same chain)."""
+    chain_lines = sorted(chain.span.line for chain in derivation.chains)
+    before = [step for step in derivation.steps if step.span.line <= line]
+    if not before:
+        return None
+    step = before[-1]
+    if any(step.span.line < c <= line for c in chain_lines):
+        return None  # the line is in a later chain's header, before its first step
+    return step
+
+
+@app.command()
+def new(
+    name: str = typer.Argument(..., help="The file to create; '.toml' is added when missing."),
+) -> None:
+    """Write a commented starter derivation file NAME.toml that passes `klproof check`."""
+    from klproof.starter import starter_text
+
+    path = Path(name if name.endswith(SUFFIX) else name + SUFFIX)
+    if path.exists():
+        raise _fail(f"{path} already exists; not overwriting it (choose another name or remove it)")
+    if not path.parent.is_dir():
+        raise _fail(f"{path.parent}: no such folder")
+    title = path.stem.replace("_", " ").replace("-", " ").strip() or "my derivation"
+    try:
+        with path.open("x", encoding="utf-8") as handle:
+            handle.write(starter_text(title, str(path)))
+    except FileExistsError:
+        raise _fail(f"{path} already exists; not overwriting it") from None
+    except OSError as exc:
+        raise _fail(f"{path}: cannot write: {exc.strerror}") from None
+    typer.echo(f"wrote {path}; check it with: klproof check {path}")
+
+
+@app.command()
+def explain(
+    location: str = typer.Argument(..., metavar="FILE:LINE", help="A derivation file and the line of one of its steps."),
+    timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds allowed for the step."),
+    seed: int = typer.Option(20261121, "--seed", help="Seed for numeric sampling."),
+) -> None:
+    """Show how one step is checked: the rewrite stages tried, the one that closed it, the intermediate forms."""
+    path_text, _, line_text = location.rpartition(":")
+    if not path_text or not line_text.isdigit():
+        raise _fail(f"expected FILE:LINE, e.g. proofs/000_kl.toml:42; got '{location}'")
+    path, line = Path(path_text), int(line_text)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _fail(f"{path}: cannot read: {exc.strerror}") from None
+
+    from klproof.check.decide import Options
+    from klproof.check.runner import Overrun, call_bounded
+    from klproof.errors import KlproofError, Span
+    from klproof.parse.file import read_derivation
+
+    try:
+        derivation = read_derivation(str(path), data)
+    except KlproofError as exc:
+        raise _fail(exc.at(Span(str(path), 1)).render()) from None
+    step = _find_step(derivation, line)
+    if step is None:
+        lines = ", ".join(str(s.span.line) for s in derivation.steps) or "none"
+        raise _fail(f"{path}:{line}: no step there; steps are at lines {lines}")
+    options = Options(timeout=timeout, seed=seed)
+    console = _console()
+    try:
+        attempt, verdict = call_bounded(_explain_in_worker, (step, options), timeout)
+    except Overrun as exc:
+        console.print(f"{step.span}: step {step.number}: unknown (timeout): {exc}; raise --timeout or split the step",
+                      markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    except RuntimeError as exc:
+        console.print(f"{step.span}: step {step.number}: the checker failed: {exc}", markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    from klproof.report.explain import render_explanation
+
+    console.print(render_explanation(step, attempt, verdict))
+    raise typer.Exit(EXIT_OK if verdict.passed else EXIT_FAILED)
+
+
 @app.command()
 def check(
     paths: List[Path] = typer.Argument(..., help="Derivation files (*.toml) or folders to search for them."),
-    format: Format = typer.Option(Format.terminal, "--format", "-f", help="Report format."),
+    format: Format = typer.Option(Format.terminal, "--format", "-f",
+                                  help="Report format: terminal, json, junit (JUnit XML) or github (workflow annotations)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Write the --format report to this file; the terminal report still goes to the screen."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step; a step over it is 'unknown (timeout)'."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
     seed: int = typer.Option(20261121, "--seed", help="Seed for numeric sampling (reported, so runs are reproducible)."),
     numeric: bool = typer.Option(True, "--numeric/--no-numeric", help="Look for counterexamples when a proof fails."),
     cross_check: bool = typer.Option(False, "--cross-check", help="Also sample proved steps; a disagreement is an error."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse the verdicts of unchanged steps."),
+    cache_dir: Path = typer.Option(Path(".klproof_cache"), "--cache-dir", help="Where the verdict cache lives."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Explain proved steps too."),
+    derivations_only: bool = typer.Option(False, "--derivations-only",
+                                          help="Skip TOML files that are not derivations (no [[chain]] table), "
+                                               "as the pre-commit hook does."),
 ) -> None:
     """Prove every step of the derivation files, or refute it with a counterexample."""
     from klproof.api import check_sources
@@ -101,18 +279,40 @@ def check(
     from klproof.check.runner import default_jobs
 
     sources, problems = collect_files(paths)
+    if derivations_only:
+        from klproof.discover import looks_like_derivation
+
+        sources = [(path, data) for path, data in sources if looks_like_derivation(data)]
     for problem in problems:
         _console(stderr=True).print(f"error: {problem}", style="red", markup=False)
     options = Options(timeout=timeout, numeric=numeric, cross_check=cross_check, seed=seed)
-    report = check_sources(sources, options, jobs=jobs or default_jobs())
-    if format is Format.json:
-        from klproof.report.json import render_json
+    store = None
+    if cache:
+        from klproof.check.cache import VerdictCache
 
-        sys.stdout.write(render_json(report))
-    else:
+        store = VerdictCache(cache_dir)
+    console = _console()
+    to_screen = format is Format.terminal or output is not None
+    bar = _ProgressBar(console) if to_screen and sys.stdout.isatty() else None
+    try:
+        report = check_sources(sources, options, jobs=jobs or default_jobs(), cache=store,
+                               on_start=bar.start if bar else None, on_done=bar.advance if bar else None)
+    finally:
+        if bar:
+            bar.close()
+    if output is not None:
+        if format is Format.terminal:
+            from klproof.report.terminal import render_report
+
+            _write_output(output, _console_to_text(render_report(report, verbose=verbose)))
+        else:
+            _write_output(output, _render_machine(report, format))
+    elif format is not Format.terminal:
+        sys.stdout.write(_render_machine(report, format))
+    if to_screen:
         from klproof.report.terminal import render_report
 
-        _console().print(render_report(report, verbose=verbose))
+        console.print(render_report(report, verbose=verbose))
     if problems or report.has_input_errors:
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)

@@ -30,7 +30,8 @@ class Attempt:
     forms: tuple[tuple[str, str], ...] = ()  # (rule, expression after it), when asked for
 
 
-def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms: list | None = None) -> sp.Expr:
+def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms: list | None = None,
+                form_text=str) -> sp.Expr:
     for _ in range(MAX_ROUNDS):
         before = expr
         for rule, rewrite in PASSES:
@@ -41,7 +42,7 @@ def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms:
                 if rule not in fired:
                     fired.append(rule)
                 if forms is not None:
-                    forms.append((rule, str(after)))
+                    forms.append((rule, form_text(after)))
                 expr = after
         expr = sp.expand(expr)
         if expr == before:
@@ -102,7 +103,9 @@ def _ladder(step: Step):
         yield "all rules", ALL_RULES
 
 
-def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True) -> Attempt:
+def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True, form_text=str) -> Attempt:
+    """Evidence for one step. With record_forms, Attempt.forms holds each stage's start and every
+    rewrite's result, printed by `form_text` (str by default; `klproof explain` passes klproof.printing.show)."""
     claim = step.claim
     lhs = claim.lhs if isinstance(claim, Identity) else claim.lhs
     pre_rules: list[str] = []
@@ -123,8 +126,8 @@ def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True) -
     for stage, allowed in _ladder(step):
         fired = list(pre_rules)
         if forms is not None:
-            forms.append((f"[{stage}]", str(difference)))
-        residual = normal_form(difference, allowed, fired, forms)
+            forms.append((f"[{stage}]", form_text(difference)))
+        residual = normal_form(difference, allowed, fired, forms, form_text)
         if is_zero(residual):
             return Attempt(True, tuple(fired), stage, forms=tuple(forms or ()))
         if premise is not None:
@@ -135,10 +138,10 @@ def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True) -
     if allow_simplify and not residual.has(sp.Integral, sp.Sum):
         simplified = sp.simplify(residual)
         if forms is not None:
-            forms.append(("simplify", str(simplified)))
+            forms.append(("simplify", form_text(simplified)))
         if is_zero(sp.expand(simplified)):
             return Attempt(True, tuple(fired) + ("simplify",), "simplify", forms=tuple(forms or ()))
-    return Attempt(False, tuple(fired), stage, residual=str(residual), forms=tuple(forms or ()))
+    return Attempt(False, tuple(fired), stage, residual=form_text(residual), forms=tuple(forms or ()))
 
 
 def _factor(conclusion: sp.Expr, premise: sp.Expr) -> sp.Expr | None:

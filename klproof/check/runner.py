@@ -155,3 +155,45 @@ def _stop(worker: _Worker, kill: bool = False) -> None:
     worker.conn.close()
 
 
+
+
+class Overrun(Exception):
+    """A bounded call did not finish in time (its process was killed), or its process died."""
+
+
+def _serve_call(conn: Connection, func: Callable, args: tuple) -> None:
+    _limit_memory()
+    try:
+        result = (True, func(*args))
+    except BaseException as exc:  # report any failure to the parent instead of dying silently
+        result = (False, f"{type(exc).__name__}: {exc}"[:300])
+    conn.send(result)
+
+
+def call_bounded(func: Callable, args: tuple, timeout: float):
+    """func(*args) in a forked worker under the same time and memory limits as a step.
+
+    Returns its result; raises Overrun when it takes longer than `timeout`
+    seconds (the worker is killed) or the worker dies, and RuntimeError with the
+    message of an exception raised inside it.
+    """
+    import sympy  # noqa: F401 - imported before forking so that the worker starts warm
+
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve_call, args=(child, func, args), daemon=True)
+    process.start()
+    child.close()
+    worker = _Worker(process, parent)
+    try:
+        if not parent.poll(timeout):
+            raise Overrun(f"stopped after {timeout:g} s")
+        try:
+            ok, value = parent.recv()
+        except (EOFError, OSError):
+            raise Overrun("the checking process died") from None
+    finally:
+        _stop(worker, kill=True)
+    if not ok:
+        raise RuntimeError(value)
+    return value

@@ -51,6 +51,7 @@ def report_dict(report: Report) -> dict:
             "steps": len(verdicts),
             **{status.value: sum(1 for v in verdicts if v.status is status) for status in Status},
             "unreadable_files": sum(1 for f in report.files if f.error),
+            "cached": sum(1 for v in verdicts if v.cached),
             "passed": report.passed,
             "seconds": round(report.seconds, 6),
         },

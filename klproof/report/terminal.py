@@ -46,9 +46,9 @@ def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
             chain = info.chain
             lines.append(Text(f"  {chain}", style="italic"))
         label, style = STYLE[verdict.status]
-        method = verdict.method + (" (cached)" if verdict.cached else "")
+        method = _clip(verdict.method, 55) + " (cached)" if verdict.cached else _clip(verdict.method, 64)
         lines.append(Text.assemble(f"  {info.number:>3}  line {info.line:<4} ", (f"{label:<10}", style),
-                                   f" {_clip(method, 64):<64} ", (f"{_ms(verdict.seconds):>7}", "dim")))
+                                   f" {method:<64} ", (f"{_ms(verdict.seconds):>7}", "dim")))
         relation = "" if info.is_equation else "= "
         by = f"   [by: {info.by_text}]" if info.by_text else ""
         lines.append(Text.assemble(f"       {relation}{_clip(info.text, 100)}", (by, "dim")))
@@ -98,7 +98,9 @@ def render_summary(report: Report) -> RenderableType:
     if errors:
         pieces.append(f"{errors} unreadable file{'s' if errors != 1 else ''}")
     files = len(report.files)
+    cached = sum(1 for v in verdicts if v.cached)
     text = f"{files} file{'s' if files != 1 else ''}, {len(verdicts)} step{'s' if len(verdicts) != 1 else ''}: " \
-           + (", ".join(pieces) or "nothing to check") + f" in {report.seconds:.2f} s"
+           + (", ".join(pieces) or "nothing to check") + (f" ({cached} from the cache)" if cached else "") \
+           + f" in {report.seconds:.2f} s"
     ok = report.passed
     return Text.assemble(("PASSED " if ok else "FAILED ", "bold green" if ok else "bold red"), text)

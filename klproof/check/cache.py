@@ -1,0 +1,223 @@
+"""The verdict cache: a step whose content has not changed is not proved again.
+
+A verdict is stored under a SHA-256 key of everything it depends on:
+
+- the claim, as SymPy's `srepr`, which spells out every symbol's assumptions
+  (`Symbol('sigma', positive=True)`) and every definition's body (definitions
+  travel inside `Defined` nodes), and the substitution the same way;
+- the justification (the canonical rule ids and the words as written, which the
+  verdict's detail quotes), whether the step is an equation, and `numeric = true`;
+- the checking options that change a verdict (numeric, cross-check, seed,
+  points, digits; the time limit only decides timeouts, and those are never
+  stored), and the versions of klproof, SymPy and Python.
+
+Two keys per step. A step proved without sampling depends on nothing else, so
+it is stored under its content key and survives renumbering and rewording
+elsewhere in the file. Every other verdict also depends on the step's number
+and text (they seed the numeric sampler), so it is stored under a key that adds
+them. Timeouts and crashed workers are never stored: they say something about
+the machine, not the step.
+
+Storage: one small JSON file per key in `<dir>/steps/`, written to a temporary
+file and moved into place with `os.replace`, so concurrent runs never see half
+a file; an unreadable or foreign entry is a miss. The cached verdict is rebuilt
+with the step's current `StepInfo` (its line may have moved), `cached=True`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from klproof import __version__
+from klproof.check.decide import Options, step_info
+from klproof.model import Step
+from klproof.verdict import NumericEvidence, Status, Verdict, Witness
+
+FORMAT = 1  # of the entries; part of every key
+DEFAULT_DIR = ".klproof_cache"
+README = ("# klproof cache\n\nVerdicts of unchanged derivation steps, so that `klproof check` does not prove\n"
+          "them again. Safe to delete at any time; `klproof check --no-cache` bypasses it.\n")
+CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                "# This file is a cache directory tag created by klproof.\n"
+                "# For information about cache directory tags, see https://bford.info/cachedir/\n")
+UNCACHEABLE_METHODS = frozenset({"timeout", "not checked"})  # a step over its time limit, a crashed worker
+
+
+PRESENTATION = ("cli.py", "pytest_plugin.py", "starter.py", "report/")  # cannot change a verdict
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 of klproof's own source files that take part in checking (everything but presentation)."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative.startswith(PRESENTATION):
+            continue
+        digest.update(relative.encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _versions() -> list[str]:
+    import sympy
+
+    return [__version__, sympy.__version__, f"{sys.version_info.major}.{sys.version_info.minor}", code_fingerprint()]
+
+
+def _srepr(value) -> str:
+    import sympy
+
+    return sympy.srepr(value)
+
+
+def content_key(step: Step, options: Options) -> str:
+    """The key of everything a step's symbolic verdict depends on."""
+    claim = step.claim
+    fields = {name: _srepr(getattr(claim, name)) for name in sorted(vars(claim))}
+    payload = {
+        "format": FORMAT,
+        "versions": _versions(),
+        "claim": [type(claim).__name__, fields],
+        "substitution": _srepr(step.substitution) if step.substitution is not None else None,
+        "by": list(step.by),
+        "by_text": step.by_text,
+        "is_equation": step.is_equation,
+        "accept_numeric": step.accept_numeric,
+        "options": {"numeric": options.numeric, "cross_check": options.cross_check, "seed": options.seed,
+                    "points": options.points, "digits": options.digits},
+    }
+    return _digest(payload)
+
+
+def full_key(step: Step, content: str) -> str:
+    """The key of a verdict that also depends on the step's number and text (numeric sampling)."""
+    return _digest({"content": content, "number": step.number, "text": step.text})
+
+
+def _digest(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
+
+
+def is_cacheable(verdict: Verdict) -> bool:
+    return verdict.method not in UNCACHEABLE_METHODS and verdict.status is not Status.ERROR
+
+
+def needs_full_key(verdict: Verdict, options: Options) -> bool:
+    """Whether the verdict may depend on numeric sampling (which is seeded by the step's number and text)."""
+    return verdict.status is not Status.PROVED or options.cross_check
+
+
+def encode(verdict: Verdict) -> dict:
+    return {
+        "format": FORMAT,
+        "status": verdict.status.value,
+        "method": verdict.method,
+        "rules": list(verdict.rules),
+        "detail": verdict.detail,
+        "seconds": verdict.seconds,
+        "witness": asdict(verdict.witness) if verdict.witness else None,
+        "evidence": asdict(verdict.evidence) if verdict.evidence else None,
+        "diagnosis": verdict.diagnosis,
+    }
+
+
+def decode(data: dict, step: Step) -> Verdict:
+    """The stored verdict, for the step as it is now. Raises (KeyError, TypeError, ValueError) on a bad entry."""
+    if data.get("format") != FORMAT:
+        raise ValueError("another cache format")
+    witness = data["witness"]
+    if witness is not None:
+        witness = Witness(**{**witness, "point": tuple(tuple(p) for p in witness["point"])})
+    evidence = NumericEvidence(**data["evidence"]) if data["evidence"] is not None else None
+    return Verdict(step=step_info(step), status=Status(data["status"]), method=str(data["method"]),
+                   rules=tuple(str(r) for r in data["rules"]), detail=str(data["detail"]), seconds=0.0,
+                   witness=witness, evidence=evidence, diagnosis=str(data["diagnosis"]), cached=True)
+
+
+class VerdictCache:
+    """Verdicts on disk under `directory` (created on first write)."""
+
+    def __init__(self, directory: str | os.PathLike = DEFAULT_DIR):
+        self.directory = Path(directory)
+        self.steps = self.directory / "steps"
+        self.hits = 0
+        self.stored = 0
+
+    def _path(self, key: str) -> Path:
+        return self.steps / f"{key}.json"
+
+    def _read(self, key: str) -> dict | None:
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def get(self, step: Step, options: Options) -> Verdict | None:
+        content = content_key(step, options)
+        for key, proved_only in ((content, True), (full_key(step, content), False)):
+            data = self._read(key)
+            if data is None:
+                continue
+            try:
+                verdict = decode(data, step)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if proved_only and verdict.status is not Status.PROVED:
+                continue  # only symbolic proofs may live under the content key
+            self.hits += 1
+            return verdict
+        return None
+
+    def put(self, step: Step, options: Options, verdict: Verdict) -> None:
+        if verdict.cached or not is_cacheable(verdict):
+            return
+        key = content_key(step, options)
+        if needs_full_key(verdict, options):
+            key = full_key(step, key)
+        try:
+            self._prepare()
+            self._write(self._path(key), json.dumps(encode(verdict), ensure_ascii=False))
+            self.stored += 1
+        except OSError:
+            pass  # a read-only or full disk costs speed, never a verdict
+
+    def _prepare(self) -> None:
+        if self.steps.is_dir():
+            return
+        self.steps.mkdir(parents=True, exist_ok=True)
+        for name, text in ((".gitignore", "# created by klproof automatically\n*\n"), ("README.md", README),
+                           ("CACHEDIR.TAG", CACHEDIR_TAG)):
+            target = self.directory / name
+            if not target.exists():
+                self._write(target, text)
+
+    @staticmethod
+    def _write(target: Path, text: str) -> None:
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(temporary, target)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
+
+
+__all__ = ["VerdictCache", "content_key", "full_key", "is_cacheable", "DEFAULT_DIR"]

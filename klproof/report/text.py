@@ -1,0 +1,94 @@
+"""Plain-text pieces shared by the machine formats (JUnit, GitHub) and the pytest plugin: pure functions."""
+
+from __future__ import annotations
+
+import re
+
+from klproof.verdict import FileReport, Report, Status, Verdict
+
+WORD = {
+    Status.PROVED: "proved",
+    Status.NUMERIC: "numeric evidence only",
+    Status.UNKNOWN: "not proved",
+    Status.REFUTED: "refuted",
+    Status.ERROR: "internal error",
+}
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def claim_text(verdict: Verdict) -> str:
+    info = verdict.step
+    return info.text if info.is_equation else f"{_one_line(info.previous_text)}  =  {_one_line(info.text)}"
+
+
+def headline(verdict: Verdict) -> str:
+    """One line: what happened to the step, e.g. 'step 15 refuted: the sign of ... is wrong'."""
+    info = verdict.step
+    text = f"step {info.number} {verdict.status.value}"
+    if verdict.status is Status.UNKNOWN and verdict.method == "timeout":
+        text += " (timeout)"
+    if verdict.diagnosis:
+        text += f": {verdict.diagnosis}"
+    elif verdict.status is Status.NUMERIC and not info.accept_numeric:
+        text += ": numeric evidence is not proof; add numeric = true to the step to accept it"
+    elif verdict.status is Status.PROVED:
+        text += f" by {verdict.method}"
+    elif verdict.detail:
+        text += f": {_one_line(verdict.detail, 200)}"
+    return text
+
+
+def explanation_lines(verdict: Verdict) -> list[str]:
+    """klproof's own explanation of a verdict: the claim, the witness, the diagnosis, why."""
+    info = verdict.step
+    lines = [f"{info.path}:{info.line}: step {info.number} ({info.chain or 'chain'}): {verdict.status.value}"
+             + (f" [{verdict.method}]" if verdict.method else "") + (" (cached)" if verdict.cached else ""),
+             f"  claim:     {claim_text(verdict)}"]
+    if info.by_text:
+        lines.append(f"  by:        {info.by_text}")
+    if verdict.witness:
+        w = verdict.witness
+        point = ", ".join(f"{k} = {v}" for k, v in w.point) or "(no free symbols)"
+        lines.append(f"  witness:   {point}")
+        if w.model:
+            lines.append(f"  model:     {_one_line(w.model)}")
+        lines += [f"  left  = {w.lhs}", f"  right = {w.rhs}",
+                  f"  difference = {w.difference} (certified to {w.digits} digits)"]
+    if verdict.diagnosis:
+        lines.append(f"  diagnosis: {verdict.diagnosis}")
+    if verdict.detail and verdict.detail != verdict.diagnosis:
+        lines.append(f"  why:       {verdict.detail}")
+    if verdict.evidence:
+        e = verdict.evidence
+        lines.append(f"  evidence:  {e.points} points agree to {e.digits} digits (seed {e.seed})")
+    if verdict.status is Status.NUMERIC and not info.accept_numeric:
+        lines.append("  numeric evidence is not proof; add numeric = true to the step to accept it")
+    return lines
+
+
+def summary_line(report: Report) -> str:
+    verdicts = report.verdicts
+    pieces = [f"{n} {status.value}" for status in Status
+              if (n := sum(1 for v in verdicts if v.status is status))]
+    errors = sum(1 for f in report.files if f.error)
+    if errors:
+        pieces.append(f"{errors} unreadable file{'s' if errors != 1 else ''}")
+    cached = sum(1 for v in verdicts if v.cached)
+    files, steps = len(report.files), len(verdicts)
+    text = (f"{'PASSED' if report.passed else 'FAILED'} {files} file{'s' if files != 1 else ''}, "
+            f"{steps} step{'s' if steps != 1 else ''}: {', '.join(pieces) or 'nothing to check'}")
+    if cached:
+        text += f" ({cached} from the cache)"
+    return text + f" in {report.seconds:.2f} s"
+
+
+def error_location(file: FileReport) -> tuple[int, int | None]:
+    """(line, column) of an unreadable file's error, from its rendered 'path:line[:col]: message'."""
+    match = re.match(re.escape(file.path) + r":(\d+)(?::(\d+))?:", file.error)
+    if not match:
+        return 1, None
+    return int(match.group(1)), int(match.group(2)) if match.group(2) else None
