@@ -50,7 +50,7 @@ def run_isolated(tmp_path: Path, *args: str, env: dict | None = None, bound: flo
     """Run `klproof check ARGS` with cwd=tmp_path; assert it touched nothing and ended within `bound`."""
     repo_before, tmp_before = _tree(ROOT), _tree(tmp_path)
     started = time.perf_counter()
-    result = run_cli("check", *args, cwd=tmp_path, timeout=bound + 30,
+    result = run_cli("check", "--no-cache", *args, cwd=tmp_path, timeout=bound + 30,
                      env={"PYTHONDONTWRITEBYTECODE": "1", **(env or {})})
     elapsed = time.perf_counter() - started
     output = result.stdout + result.stderr
@@ -78,7 +78,7 @@ def _run_alone(name: str, folder: Path) -> dict:
     shutil.copy(HOSTILE / name, folder / name)
     before = _tree(folder)
     started = time.perf_counter()
-    result = run_cli("check", "--timeout", "2", "-j", "1", name, cwd=folder, timeout=120,
+    result = run_cli("check", "--no-cache", "--timeout", "2", "-j", "1", name, cwd=folder, timeout=120,
                      env={"PYTHONDONTWRITEBYTECODE": "1"})
     return {"result": result, "output": result.stdout + result.stderr, "seconds": time.perf_counter() - started,
             "untouched": _tree(folder) == before}

@@ -110,15 +110,22 @@ def _families(expr) -> dict:
     for p in expr.atoms(C.Prob):
         names = out.setdefault(p.family, set())
         names.update(s.name for s in (*p.targets, *p.givens))
-    return {f: tuple(sorted(v)) for f, v in out.items()}
+    # Sorted, so that the random model does not depend on set order (PYTHONHASHSEED).
+    return {f: tuple(sorted(out[f])) for f in sorted(out)}
 
 
 # -- evaluation at a point ----------------------------------------------------------------
 
 def _vocabulary(expr: sp.Expr) -> sp.Expr:
-    """Definitions, KL and E replaced by what they mean: sums, integrals, densities."""
+    """Definitions, KL and E replaced by what they mean: sums, integrals, densities.
+
+    Gaussian integrals are put in closed form here, once per step rather than once
+    per sample point (the closed form is a theorem, valid for every point).
+    """
     for rewrite in (R.expand_definitions, R.diagonal, R.kl_product, R.kl_definition, R.expectation, R.normal_density):
         expr = rewrite(expr)
+    if expr.has(sp.Integral):
+        expr = R.gaussian_moments(R.log_rules(expr))
     return expr
 
 
