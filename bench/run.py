@@ -56,6 +56,7 @@ import multiprocessing
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -154,18 +155,36 @@ def baseline_difference(step: Step) -> sp.Expr:
     return to_plain_sympy(claim.lhs) - to_plain_sympy(claim.rhs)
 
 
-def baseline_check(step: Step) -> tuple[str, float]:
-    """(verdict, seconds of the simplify call): the user's one-liner simplify(lhs - rhs) == 0."""
+def baseline_check(step: Step) -> tuple[str, float, float]:
+    """(verdict, wall and CPU seconds of the simplify call): the user's one-liner simplify(lhs - rhs) == 0."""
     difference = baseline_difference(step)
-    started = time.perf_counter()
+    cpu, started = time.process_time(), time.perf_counter()
     proved = sp.simplify(difference) == 0
-    return ("proved" if proved else "not proved"), time.perf_counter() - started
+    return ("proved" if proved else "not proved"), time.perf_counter() - started, time.process_time() - cpu
 
 
-def klproof_check(step: Step, timeout: float) -> tuple[str, float]:
-    """(verdict, seconds): klproof's whole per-step work, numeric on, as the CLI's worker runs it."""
+def klproof_check(step: Step, timeout: float) -> tuple[str, float, float]:
+    """(verdict, wall and CPU seconds): klproof's whole per-step work, numeric on, as the CLI's worker runs it."""
+    cpu, started = time.process_time(), time.perf_counter()
     verdict = check_step(step, Options(timeout=timeout))
-    return verdict.status.value, verdict.seconds
+    return verdict.status.value, time.perf_counter() - started, time.process_time() - cpu
+
+
+def warm_up() -> None:
+    """Pay SymPy's and klproof's one-time costs (lazy imports, first use) in the parent, on steps outside the
+    corpus, then empty SymPy's caches: every forked check then starts like a worker that has done other work,
+    without a cached result of its own step."""
+    from sympy.core.cache import clear_cache
+
+    text = "\n".join(['title = "warm-up"', "[symbols]", 'y = "real"', 'w = "real"', 't = "positive"', 'V = "real"',
+                      "[distributions]", 'F = ["y", "V"]', "[[chain]]",
+                      "start = 'KL(N(y, w, t), N(y, 0, 1))'", "[[chain.step]]",
+                      "expr = 'E(log(N(y, w, t)) - log(N(y, 0, 1)), N(y, w, t))'", "[[chain]]",
+                      "start = 'E(log(F(y|V)) + w, F(y|V))'", "[[chain.step]]", "expr = 'log(F(V))'"]) + "\n"
+    for step in read_derivation("warm-up.toml", text.encode()).steps:
+        check_step(step, Options(cross_check=True))
+        sp.simplify(baseline_difference(step))
+    clear_cache()
 
 
 # -- one check per forked process, killed at the time limit ----------------------------------------------
@@ -205,10 +224,12 @@ class Row:
     where: str
     kind: str  # identity | implication
     klproof: str
-    klproof_s: float
+    klproof_s: float  # CPU seconds of the check (wall seconds are noisier on a shared machine)
     baseline: str
-    baseline_s: float  # the time limit for a timeout (a lower bound)
+    baseline_s: float  # CPU seconds; the time limit for a timeout (a lower bound)
     note: str = ""
+    klproof_wall: float = 0.0
+    baseline_wall: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -228,21 +249,22 @@ def compare_step(where: str, step: Step, timeout: float) -> Row:
     kind = "implication" if isinstance(step.claim, Implication) else "identity"
     status, value = limited(klproof_check, (step, timeout), timeout)
     if status == "ok":
-        k_verdict, k_s = value
+        k_verdict, k_wall, k_s = value
     else:
-        k_verdict, k_s = status, timeout
+        k_verdict, k_wall, k_s = status, timeout, timeout
     note = ""
     status, value = limited(baseline_check, (step,), timeout)
     if status == "ok":
-        b_verdict, b_s = value
+        b_verdict, b_wall, b_s = value
     elif status == "timeout":
-        b_verdict, b_s = "timeout", timeout
+        b_verdict, b_wall, b_s = "timeout", timeout, timeout
     else:
-        b_verdict, b_s, note = "error", 0.0, value
-    return Row(where, kind, k_verdict, k_s, b_verdict, b_s, note)
+        b_verdict, b_wall, b_s, note = "error", 0.0, 0.0, value
+    return Row(where, kind, k_verdict, k_s, b_verdict, b_s, note, k_wall, b_wall)
 
 
 def compare(steps: list[tuple[str, Step]], timeout: float, progress=None) -> list[Row]:
+    warm_up()
     rows = []
     for path, step in steps:
         row = compare_step(f"{path}:{step.span.line}", step, timeout)
@@ -275,7 +297,7 @@ def step_table(rows: list[Row]) -> str:
         ratio = "" if r.baseline == "error" else (">" if r.baseline == "timeout" else "") + _ratio(r.ratio)
         verdict = r.baseline + (f" ({r.note})" if r.note else "")
         body.append([r.where, r.kind, r.klproof, _secs(r.klproof_s), verdict, baseline_time, ratio])
-    return markdown_table(["step", "claim", "klproof", "time", "SymPy simplify", "time", "ratio"], body)
+    return markdown_table(["step", "claim", "klproof", "CPU", "SymPy simplify", "CPU", "ratio"], body)
 
 
 def totals(rows: list[Row]) -> dict:
@@ -291,6 +313,8 @@ def totals(rows: list[Row]) -> dict:
         "baseline_errors": sum(r.baseline == "error" for r in rows),
         "klproof_total": k_all, "baseline_total": b_all, "ratio_all": b_all / max(k_all, 1e-9),
         "klproof_both": k_both, "baseline_both": b_both, "ratio_both": b_both / max(k_both, 1e-9) if both else 0.0,
+        "klproof_wall": sum(r.klproof_wall for r in rows), "baseline_wall": sum(r.baseline_wall for r in rows),
+        "klproof_both_wall": sum(r.klproof_wall for r in both), "baseline_both_wall": sum(r.baseline_wall for r in both),
         "proofs_all_proved": all(r.klproof == "proved" for r in rows if r.where.startswith("proofs/")),
     }
 
@@ -299,22 +323,36 @@ def totals_table(t: dict) -> str:
     return markdown_table(["", "klproof", "SymPy simplify", "baseline / klproof"], [
         ["steps proved", f"{t['klproof_proved']} of {t['steps']} (+{t['klproof_refuted']} refuted)",
          f"{t['baseline_proved']} of {t['steps']} ({t['baseline_timeouts']} timeouts, {t['baseline_errors']} errors)", ""],
-        ["total time, all steps", _secs(t["klproof_total"]), ("≥ " if t["baseline_timeouts"] else "") + _secs(t["baseline_total"]),
+        ["total CPU time, all steps", _secs(t["klproof_total"]), ("≥ " if t["baseline_timeouts"] else "") + _secs(t["baseline_total"]),
          ("≥ " if t["baseline_timeouts"] else "") + _ratio(t["ratio_all"])],
-        [f"total time, the {t['baseline_proved']} steps both prove", _secs(t["klproof_both"]), _secs(t["baseline_both"]),
-         _ratio(t["ratio_both"])],
+        [f"total CPU time, the {t['baseline_proved']} steps both prove", _secs(t["klproof_both"]),
+         _secs(t["baseline_both"]), _ratio(t["ratio_both"])],
+        ["(side note) total wall time, all steps / steps both prove",
+         f"{_secs(t['klproof_wall'])} / {_secs(t['klproof_both_wall'])}",
+         f"{_secs(t['baseline_wall'])} / {_secs(t['baseline_both_wall'])}",
+         f"{_ratio(t['baseline_wall'] / max(t['klproof_wall'], 1e-9))} / "
+         f"{_ratio(t['baseline_both_wall'] / max(t['klproof_both_wall'], 1e-9))}"],
     ])
 
 
 # -- command-line timings -------------------------------------------------------------------------------
 
-def timed_runs(command: list[str], repeats: int, cwd: Path, env: dict | None = None) -> tuple[list[float], int, str]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_runs(command: list[str], repeats: int, cwd: Path, env: dict | None = None,
+               cpu: list | None = None) -> tuple[list[float], int, str]:
+    """Wall seconds of each run (and, into `cpu`, the CPU seconds of the command and its worker processes)."""
     times, code, out = [], 0, ""
     for _ in range(repeats):
-        started = time.perf_counter()
+        cpu_before, started = _children_cpu(), time.perf_counter()
         done = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                              env={**os.environ, "NO_COLOR": "1", **(env or {})})
+                              env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})})
         times.append(time.perf_counter() - started)
+        if cpu is not None:
+            cpu.append(_children_cpu() - cpu_before)
         code, out = done.returncode, done.stdout + done.stderr
     return times, code, out
 
@@ -335,6 +373,7 @@ def cli_timings(repeats: int, workdir: Path) -> dict:
     results = {"has_cache_flag": has_cache_flag}
     # Interleave the commands, so that a noisy moment of the machine hits all of them alike.
     samples: dict[str, list[float]] = {k: [] for k in ("pass", "import sympy", "help", "cold", "warm")}
+    cpu: dict[str, list[float]] = {k: [] for k in samples}
     codes = {}
     if has_cache_flag:
         timed_runs([klproof, "check", "proofs"], 1, workdir, env)  # fill the cache
@@ -344,10 +383,11 @@ def cli_timings(repeats: int, workdir: Path) -> dict:
                               ("warm", [klproof, "check", "proofs"] if has_cache_flag else None)):
             if command is None:
                 continue
-            times, code, out = timed_runs(command, 1, workdir, env)
+            times, code, out = timed_runs(command, 1, workdir, env, cpu=cpu[name])
             samples[name] += times
             codes[name] = (code, out.strip().splitlines()[-1] if out.strip() else "")
     results["samples"] = samples
+    results["cpu"] = cpu
     results["codes"] = codes
     return results
 
@@ -371,8 +411,11 @@ def cli_table(c: dict) -> str:
                      f"min: {low['warm'] - floor_min:+.2f} s", f"{med['warm']:.2f} s / {low['warm']:.2f} s"])
     else:
         rows.append(["`klproof check proofs` warm (cache)", "n/a", "n/a", "the CLI has no `--no-cache`: no cache yet", ""])
+    cpu = {k: statistics.median(v) for k, v in c["cpu"].items() if v}
+    for row, key in zip(rows, ("import sympy", "pass", "help", "cold", "warm")):
+        row.append(f"{cpu[key]:.2f} s" if key in cpu else "")
     table = markdown_table(["command (median of %d)" % len(s["import sympy"]), "vs import sympy", "difference",
-                            "", "seconds: median / min"], rows)
+                            "", "wall seconds: median / min", "CPU seconds, all processes (median)"], rows)
     codes = "; ".join(f"{k}: exit {v[0]}" for k, v in c["codes"].items())
     return table + f"\n\nExit codes: {codes}."
 
@@ -463,9 +506,10 @@ def scaling(sizes: list[int], workdir: Path, cores: int, has_cache_flag: bool) -
         entry = {"size": count}
         for jobs in sorted({1, cores}):
             command = [klproof, "check", "-j", str(jobs), str(folder)] + (["--no-cache"] if has_cache_flag else [])
-            times, code, output = timed_runs(command, 1, workdir)
+            cpu: list[float] = []
+            times, code, output = timed_runs(command, 1, workdir, cpu=cpu)
             last = output.strip().splitlines()[-1] if output.strip() else ""
-            entry[jobs] = {"seconds": times[0], "exit": code, "summary": last}
+            entry[jobs] = {"seconds": times[0], "cpu": cpu[0], "exit": code, "summary": last}
         out.append(entry)
     return out
 
@@ -481,13 +525,13 @@ def scaling_table(entries: list[dict], cores: int, floor: float) -> str:
         speedup = e[1]["seconds"] / e[cores]["seconds"] if cores > 1 else 1.0
         growth = ((e[1]["seconds"] - floor) / (base[1]["seconds"] - floor)) / (e["size"] / base["size"]) \
             if base[1]["seconds"] > floor else float("nan")
-        row += [f"{speedup:.2f}×", f"{growth:.2f}", f"exit {e[1]['exit']}/{e[cores]['exit']}; "
+        row += [f"{speedup:.2f}×", f"{e[cores]['cpu'] / e[cores]['seconds']:.2f}", f"{growth:.2f}", f"exit {e[1]['exit']}/{e[cores]['exit']}; "
                 + e[cores]["summary"].replace("PASSED ", "")]
         rows.append(row)
     header = ["steps"]
     for jobs in sorted({1, cores}):
         header += [f"-j {jobs}", f"per step (-j {jobs})"]
-    header += [f"-j {cores} speed-up", "cost-per-step vs smallest (-j 1; 1.00 = linear)", "result"]
+    header += [f"-j {cores} speed-up", f"-j {cores} CPU s / wall s (≤ {cores})", "cost-per-step vs smallest (-j 1; 1.00 = linear)", "result"]
     return markdown_table(header, rows)
 
 
@@ -591,7 +635,7 @@ def main(argv=None) -> int:
     repeats = args.repeats or (3 if args.quick else 5)
     sizes = [10, 100] if args.quick else [10, 100, 1000]
     n_cores = cores()
-    started = time.perf_counter()
+    started, load_start = time.perf_counter(), os.getloadavg()[0]
     say = lambda text="": print(text, flush=True)  # noqa: E731
 
     say(f"klproof benchmark: {n_cores} cores, Python {platform.python_version()}, SymPy {sp.__version__}")
@@ -615,7 +659,7 @@ def main(argv=None) -> int:
     status, numeric = limited(numeric_timings, ([s for _, s in proof_steps],), 600)
     if status != "ok":
         raise SystemExit(f"numeric timing failed: {status} {numeric}")
-    wall = time.perf_counter() - started
+    wall, load_end = time.perf_counter() - started, os.getloadavg()[0]
 
     where = [f"{w}:{s.span.line}" for w, s in proof_steps]
     report = "\n".join([
@@ -623,7 +667,8 @@ def main(argv=None) -> int:
         "",
         f"{datetime.date.today().isoformat()} · {n_cores} cores ({platform.processor() or platform.machine()}) · "
         f"Python {platform.python_version()} · SymPy {sp.__version__} · klproof commit {_commit()} · "
-        f"per-step limit {args.timeout:g} s · {'quick' if args.quick else 'full'} run, wall time {wall:.0f} s",
+        f"per-step limit {args.timeout:g} s · {'quick' if args.quick else 'full'} run, wall time {wall:.0f} s · "
+        f"load average (1 min) {load_start:.2f} at the start, {load_end:.2f} at the end (the machine is shared)",
         "",
         "Reproduce: `.venv/bin/python bench/run.py" + (" --quick" if args.quick else "") + "`. "
         "Ratios are against baselines measured in the same run; absolute seconds are a side note.",
