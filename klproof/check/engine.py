@@ -44,6 +44,8 @@ def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms:
                 if forms is not None:
                     forms.append((rule, form_text(after)))
                 expr = after
+                if expr == 0:  # closed: the remaining rewrites (and the expand) would be wasted work
+                    return expr
         expr = sp.expand(expr)
         if expr == before:
             break

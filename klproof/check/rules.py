@@ -47,7 +47,9 @@ def kl_product(e: sp.Expr) -> sp.Expr:
         _, mp, sp_, k, a2, b2 = p.args
         if (a, b) != (a2, b2):
             return n
-        x = sp.Dummy("x", real=True)
+        # The per-dimension KL is over the density's own (real) variable, as authors write it,
+        # so that "KL of a product" alone closes KL(prod q_j || prod p_j) = sum_j KL(q_j || p_j).
+        x = q.args[0] if q.args[0].is_real else sp.Dummy("x", real=True)
         return sp.Sum(C.KL(C.Normal(x, mq, sq), C.Normal(x, mp.xreplace({k: j}), sp_.xreplace({k: j})), x), (j, a, b))
 
     return e.replace(lambda n: isinstance(n, C.KL), split)
