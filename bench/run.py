@@ -472,7 +472,10 @@ def generate_corpus(folder: Path, size: int, sources=None) -> int:
     originals = []
     for path in sources:
         text = path.read_text(encoding="utf-8")
-        originals.append((path.stem, text, _declared_names(tomllib.loads(text))))
+        doc = tomllib.loads(text)
+        if any("latex" in c or any("latex" in s for s in c.get("step", [])) for c in doc.get("chain", [])):
+            continue  # renaming is textual: it cannot reach names spelled as LaTeX commands (\mu_1)
+        originals.append((path.stem, text, _declared_names(doc)))
     total, copy = 0, 0
     while total < size:
         copy += 1

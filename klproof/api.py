@@ -4,9 +4,10 @@ Pure apart from the optional verdict cache: it takes the files' bytes (the CLI
 reads them) and returns a frozen `Report`. One bad file becomes a FileReport
 with its error; the others are still checked.
 
-With a cache, each step is looked up here, in the parent process, before any
-worker is started: a run in which every step is cached forks no worker and never
-imports the symbolic engine.
+With a cache, an unchanged file (same path and bytes) comes back whole without
+being parsed, and each step of an edited file is looked up here, in the parent
+process, before any worker is started: a run in which every step is cached forks
+no worker and never imports the symbolic engine.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 
 def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | KlproofError]:
+    if not sources:
+        return []  # nothing to parse: do not import the parser (and SymPy) at all
     from klproof.parse.file import read_derivation
 
     parsed: list[Derivation | KlproofError] = []
@@ -71,19 +74,27 @@ def check_sources(sources: list[tuple[str, bytes]], options: Options | None = No
     """Parse and check every source; `on_start(number of steps)` is called once parsing is done."""
     options = options or Options()
     started = time.perf_counter()
-    parsed = parse_sources(sources)
+    unchanged = {i: hit for i, (path, data) in enumerate(sources)
+                 if cache is not None and (hit := cache.get_file(path, data, options)) is not None}
+    todo = [source for i, source in enumerate(sources) if i not in unchanged]
+    parsed = parse_sources(todo)
     steps = [step for item in parsed if isinstance(item, Derivation) for step in item.steps]
     if on_start:
         on_start(len(steps))
     verdicts = iter(check_steps(steps, options, jobs=jobs, on_done=on_done, cache=cache))
-    files = []
-    for (path, _), item in zip(sources, parsed):
+    checked = []
+    for (path, data), item in zip(todo, parsed):
         if isinstance(item, KlproofError):
-            files.append(FileReport(path=path, error=item.at(Span(path, 1)).render()))
+            checked.append(FileReport(path=path, error=item.at(Span(path, 1)).render()))
             continue
         mine = tuple(next(verdicts) for _ in item.steps)
-        files.append(FileReport(path=path, title=item.title, source=item.source, verdicts=mine,
-                                seconds=sum(v.seconds for v in mine)))
+        report = FileReport(path=path, title=item.title, source=item.source, verdicts=mine,
+                            seconds=sum(v.seconds for v in mine))
+        if cache is not None:
+            cache.put_file(path, data, options, report)
+        checked.append(report)
+    fresh = iter(checked)
+    files = [unchanged[i] if i in unchanged else next(fresh) for i in range(len(sources))]
     settings = {"seed": options.seed, "timeout": options.timeout, "jobs": jobs, "points": options.points,
                 "digits": options.digits, "numeric": options.numeric, "cross_check": options.cross_check,
                 "cache": str(cache.directory) if cache is not None else None}

@@ -61,7 +61,7 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[str]
     never end), and never more than the size limit.
     """
     from klproof.errors import KlproofError
-    from klproof.parse.file import read_source
+    from klproof.parse.source import read_source
 
     sources: list[tuple[str, bytes]] = []
     problems: list[str] = []

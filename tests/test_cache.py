@@ -126,3 +126,26 @@ print(report.passed, all(v.cached for v in report.verdicts), len(started), 'klpr
     assert warm_up.returncode == 0, warm_up.stdout[-2000:]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["True", "True", "0", "False"], result.stdout + result.stderr
+
+
+def test_an_unchanged_file_is_not_even_parsed_and_an_edited_one_falls_back_to_its_steps(tmp_path):
+    path = tmp_path / "d.toml"
+    text = derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2", by="algebra")
+    path.write_text(text)
+    assert invoke("check", "--cache-dir", str(tmp_path / "cache"), str(path)).returncode == 0
+    assert list((tmp_path / "cache" / "files").glob("*.json"))
+    code = f"""
+import sys
+from klproof.api import check_sources
+from klproof.check.cache import VerdictCache
+from klproof.check.decide import Options
+report = check_sources([({str(path)!r}, open({str(path)!r}, 'rb').read())], Options(),
+                       cache=VerdictCache({str(tmp_path / 'cache')!r}))
+print(report.passed, all(v.cached for v in report.verdicts), 'sympy' in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["True", "True", "False"], result.stdout + result.stderr
+    path.write_text("# a comment moves every line down\n" + text)
+    code, steps = check_json(tmp_path, str(path))
+    assert code == 0 and steps[0]["cached"] is True
+    assert steps[0]["line"] == read_derivation(str(path), path.read_bytes()).steps[0].span.line

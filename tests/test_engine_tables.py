@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from klproof.check.decide import Options
 from klproof.verdict import Status
 
 from conftest import check_claim
@@ -37,6 +38,8 @@ TRUE_STEPS = [
     ("tr(diag(v[j]**2, (j, 1, J)))", "Sum(v[j]**2, (j, 1, J))", "trace"),
     ("Integral(exp(-eps**2/2)/sqrt(2*pi) * eps**2, eps)", "1", "Gaussian moments"),
     ("0.5*x", "x/2", "algebra"),
+    ("Sum(Q(z|X)*(z + 1), z)", "Sum(Q(z|X)*z, z) + 1", "linearity, density sums to 1"),
+    ("Sum(P(X)*x**2, x)", "P(X)*Sum(x**2, x)", "linearity"),
 ]
 
 
@@ -44,6 +47,13 @@ TRUE_STEPS = [
 def test_true_step_is_proved(previous, claimed, by):
     verdict = check_claim(previous, claimed, by)
     assert verdict.status is Status.PROVED, (verdict.method, verdict.detail)
+
+
+@pytest.mark.parametrize("previous,claimed,by", TRUE_STEPS)
+def test_proof_and_sampling_agree(previous, claimed, by):
+    """Every true row is sampled too: a certified witness against a proof would be an unsound rule."""
+    verdict = check_claim(previous, claimed, by, options=Options(cross_check=True, points=4))
+    assert verdict.status is Status.PROVED, (verdict.method, verdict.detail, verdict.witness)
 
 
 FALSE_STEPS = [
@@ -69,6 +79,7 @@ FALSE_STEPS = [
     ("Sum(m[j]**2, (j, 1, J))", "Sum(m[j], (j, 1, J))**2", "linearity of sums", "square of a sum"),
     ("Sum(1, (j, 1, J))", "J + 1", "linearity of sums", "off by one"),
     (f"Integral({N} * x, x)", "mu + sigma", "Gaussian moments", "wrong mean"),
+    ("Sum(Q(z|X)*(z + 1), z)", "Sum(Q(z|X)*z, z) + 2", "linearity", "the summed variable inside arithmetic"),
 ]
 
 

@@ -18,7 +18,11 @@ and text (they seed the numeric sampler), so it is stored under a key that adds
 them. Timeouts and crashed workers are never stored: they say something about
 the machine, not the step.
 
-Storage: one small JSON file per key in `<dir>/steps/`, written to a temporary
+In front of the steps, whole files: an entry under the file's path and exact
+bytes (with the same options and versions) holds its whole report, so an
+unchanged file is not even parsed; an edited file falls through to its steps.
+
+Storage: one small JSON file per key in `<dir>/steps/` (and `<dir>/files/`), written to a temporary
 file and moved into place with `os.replace`, so concurrent runs never see half
 a file; an unreadable or foreign entry is a miss. The cached verdict is rebuilt
 with the step's current `StepInfo` (its line may have moved), `cached=True`.
@@ -38,7 +42,7 @@ from pathlib import Path
 from klproof import __version__
 from klproof.check.decide import Options, step_info
 from klproof.model import Step
-from klproof.verdict import NumericEvidence, Status, Verdict, Witness
+from klproof.verdict import FileReport, NumericEvidence, Status, StepInfo, Verdict, Witness
 
 FORMAT = 1  # of the entries; part of every key
 DEFAULT_DIR = ".klproof_cache"
@@ -71,10 +75,15 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def _versions() -> list[str]:
-    import sympy
+@functools.lru_cache(maxsize=1)
+def _sympy_version() -> str:
+    from importlib.metadata import version  # not `import sympy`: a fully cached run never needs SymPy
 
-    return [__version__, sympy.__version__, f"{sys.version_info.major}.{sys.version_info.minor}", code_fingerprint()]
+    return version("sympy")
+
+
+def _versions() -> list[str]:
+    return [__version__, _sympy_version(), f"{sys.version_info.major}.{sys.version_info.minor}", code_fingerprint()]
 
 
 def _srepr(value) -> str:
@@ -96,10 +105,20 @@ def content_key(step: Step, options: Options) -> str:
         "by_text": step.by_text,
         "is_equation": step.is_equation,
         "accept_numeric": step.accept_numeric,
-        "options": {"numeric": options.numeric, "cross_check": options.cross_check, "seed": options.seed,
-                    "points": options.points, "digits": options.digits},
+        "options": _options(options),
     }
     return _digest(payload)
+
+
+def _options(options: Options) -> dict:
+    return {"numeric": options.numeric, "cross_check": options.cross_check, "seed": options.seed,
+            "points": options.points, "digits": options.digits}
+
+
+def file_key(path: str, data: bytes, options: Options) -> str:
+    """The key of a whole file's verdicts: its path and exact bytes (so every line is where it was)."""
+    return _digest({"format": FORMAT, "versions": _versions(), "path": path,
+                    "bytes": hashlib.sha256(data).hexdigest(), "options": _options(options)})
 
 
 def full_key(step: Step, content: str) -> str:
@@ -134,7 +153,7 @@ def encode(verdict: Verdict) -> dict:
     }
 
 
-def decode(data: dict, step: Step) -> Verdict:
+def decode(data: dict, info: StepInfo) -> Verdict:
     """The stored verdict, for the step as it is now. Raises (KeyError, TypeError, ValueError) on a bad entry."""
     if data.get("format") != FORMAT:
         raise ValueError("another cache format")
@@ -142,7 +161,7 @@ def decode(data: dict, step: Step) -> Verdict:
     if witness is not None:
         witness = Witness(**{**witness, "point": tuple(tuple(p) for p in witness["point"])})
     evidence = NumericEvidence(**data["evidence"]) if data["evidence"] is not None else None
-    return Verdict(step=step_info(step), status=Status(data["status"]), method=str(data["method"]),
+    return Verdict(step=info, status=Status(data["status"]), method=str(data["method"]),
                    rules=tuple(str(r) for r in data["rules"]), detail=str(data["detail"]), seconds=0.0,
                    witness=witness, evidence=evidence, diagnosis=str(data["diagnosis"]), cached=True)
 
@@ -153,15 +172,16 @@ class VerdictCache:
     def __init__(self, directory: str | os.PathLike = DEFAULT_DIR):
         self.directory = Path(directory)
         self.steps = self.directory / "steps"
+        self.files = self.directory / "files"  # whole unchanged files: no parsing at all
         self.hits = 0
         self.stored = 0
 
-    def _path(self, key: str) -> Path:
-        return self.steps / f"{key}.json"
+    def _path(self, key: str, folder: Path | None = None) -> Path:
+        return (folder or self.steps) / f"{key}.json"
 
-    def _read(self, key: str) -> dict | None:
+    def _read(self, key: str, folder: Path | None = None) -> dict | None:
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+            data = json.loads(self._path(key, folder).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         return data if isinstance(data, dict) else None
@@ -173,7 +193,7 @@ class VerdictCache:
             if data is None:
                 continue
             try:
-                verdict = decode(data, step)
+                verdict = decode(data, step_info(step))
             except (KeyError, TypeError, ValueError):
                 continue
             if proved_only and verdict.status is not Status.PROVED:
@@ -181,6 +201,31 @@ class VerdictCache:
             self.hits += 1
             return verdict
         return None
+
+    def get_file(self, path: str, data: bytes, options: Options) -> FileReport | None:
+        """A whole unchanged file's report, without parsing it; None on a miss or a bad entry."""
+        entry = self._read(file_key(path, data, options), self.files)
+        if entry is None:
+            return None
+        try:
+            verdicts = tuple(decode(item["verdict"], StepInfo(**item["step"])) for item in entry["verdicts"])
+            report = FileReport(path=path, title=str(entry["title"]), source=str(entry["source"]), verdicts=verdicts)
+        except (KeyError, TypeError, ValueError):
+            return None
+        self.hits += len(verdicts)
+        return report
+
+    def put_file(self, path: str, data: bytes, options: Options, report: FileReport) -> None:
+        """Store a file's report when every verdict in it may be stored (no timeout, no crash)."""
+        if report.error or not all(is_cacheable(v) for v in report.verdicts):
+            return
+        entry = {"format": FORMAT, "title": report.title, "source": report.source,
+                 "verdicts": [{"step": asdict(v.step), "verdict": encode(v)} for v in report.verdicts]}
+        try:
+            self._prepare()
+            self._write(self._path(file_key(path, data, options), self.files), json.dumps(entry, ensure_ascii=False))
+        except OSError:
+            pass
 
     def put(self, step: Step, options: Options, verdict: Verdict) -> None:
         if verdict.cached or not is_cacheable(verdict):
@@ -196,9 +241,10 @@ class VerdictCache:
             pass  # a read-only or full disk costs speed, never a verdict
 
     def _prepare(self) -> None:
-        if self.steps.is_dir():
+        if self.steps.is_dir() and self.files.is_dir():
             return
         self.steps.mkdir(parents=True, exist_ok=True)
+        self.files.mkdir(parents=True, exist_ok=True)
         for name, text in ((".gitignore", "# created by klproof automatically\n*\n"), ("README.md", README),
                            ("CACHEDIR.TAG", CACHEDIR_TAG)):
             target = self.directory / name

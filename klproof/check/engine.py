@@ -34,8 +34,8 @@ def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms:
                 form_text=str) -> sp.Expr:
     for _ in range(MAX_ROUNDS):
         before = expr
-        for rule, rewrite in PASSES:
-            if rule not in allowed:
+        for rule, rewrite, triggers in PASSES:
+            if rule not in allowed or not expr.has(*triggers):
                 continue
             after = rewrite(expr)
             if after != expr:

@@ -145,7 +145,8 @@ def _instantiate(expr: sp.Expr, point: dict, model: dict, values: dict[str, int]
         f, var = n.args
         total = sp.Integer(0)
         for v in range(DOMAIN_SIZE):
-            total += _instantiate(f, point, model, {**values, var.name: v}, used)
+            # the summed variable takes the value v everywhere: in probabilities and in arithmetic
+            total += _instantiate(f, {**point, var: sp.Integer(v)}, model, {**values, var.name: v}, used)
         return total
 
     expr = expr.replace(lambda n: isinstance(n, C.LatentSum), latent)

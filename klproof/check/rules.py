@@ -208,17 +208,19 @@ def normalization(e: sp.Expr) -> sp.Expr:
 
 
 # The order in which the normaliser applies them: vocabulary first, then algebra on what is left.
-PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr]], ...] = (
-    ("definition", expand_definitions),
-    ("diagonal", diagonal),
-    ("kl_product", kl_product),
-    ("kl_definition", kl_definition),
-    ("expectation", expectation),
-    ("normal_density", normal_density),
-    ("bayes", bayes),
-    ("log_rules", log_rules),
-    ("gaussian_moments", gaussian_moments),
-    ("sum_linearity", sum_linearity),
-    ("linearity", linearity),
-    ("normalization", normalization),
+# Each rule names the classes it rewrites; a pass whose classes are absent is skipped
+# (a `has` test is far cheaper than a `replace` walk that rebuilds the tree).
+PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] = (
+    ("definition", expand_definitions, (C.Defined,)),
+    ("diagonal", diagonal, (C.Trace, C.Det, C.Dot, sp.Product)),
+    ("kl_product", kl_product, (C.KL,)),
+    ("kl_definition", kl_definition, (C.KL,)),
+    ("expectation", expectation, (C.Expectation,)),
+    ("normal_density", normal_density, (C.Normal,)),
+    ("bayes", bayes, (C.Prob,)),
+    ("log_rules", log_rules, (sp.log,)),
+    ("gaussian_moments", gaussian_moments, (sp.Integral,)),
+    ("sum_linearity", sum_linearity, (sp.Sum,)),
+    ("linearity", linearity, (C.LatentSum,)),
+    ("normalization", normalization, (C.LatentSum,)),
 )

@@ -25,9 +25,9 @@ import sympy as sp
 from klproof.check.catalog import resolve_all
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
 from klproof.model import Chain, Derivation, Identity, Implication, Step
+from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
 from klproof.parse.expr import BUILTINS, CONSTANTS, MAX_EXPANDED_NODES, Scope, expanded_size, parse_expression
 
-MAX_FILE_BYTES = 1_000_000
 MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
 MAX_CHAINS = 500
 MAX_NAMES = 1_000  # declared symbols, families, distributions and definitions together
@@ -282,39 +282,6 @@ def _skip_value(text: str, i: int, pos: _Positions, value: _Value) -> int:
         else:
             i += 1
     return _skip_line(text, i)
-
-
-def read_source(path: str) -> bytes:
-    """The bytes of the derivation file at `path`, read safely.
-
-    Only regular files are read (a FIFO or a device would block or never end), at
-    most MAX_FILE_BYTES + 1 bytes (so an oversized file is reported, not loaded),
-    and a symlink loop or an unreadable file becomes a ParseError.
-    """
-    top = Span(str(path), 1)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise ParseError(f"cannot open the file: {exc.strerror or exc}", top,
-                         "check that the path exists, is readable and is not a symlink loop") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            what = ("a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                    else "a socket" if stat.S_ISSOCK(mode) else "a folder" if stat.S_ISDIR(mode) else "not a file")
-            raise ParseError(f"not a regular file ({what})", top, "derivation files are regular *.toml files")
-        chunks, size = [], 0
-        while size <= MAX_FILE_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise ParseError(f"cannot read the file: {exc.strerror or exc}", top) from None
-    finally:
-        os.close(fd)
 
 
 def read_derivation(path: str, data: bytes) -> Derivation:
