@@ -7,7 +7,6 @@ import os
 import pty
 import subprocess
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 

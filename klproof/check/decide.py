@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from klproof.check.catalog import RULES
 from klproof.model import Step
-from klproof.verdict import NumericEvidence, Status, StepInfo, Verdict, Witness
+from klproof.verdict import NumericEvidence, Status, StepInfo, Verdict
 
 
 @dataclass(frozen=True)
@@ -102,4 +102,4 @@ def crash_verdict(step: Step, what: str, seconds: float) -> Verdict:
     return Verdict(step_info(step), Status.UNKNOWN, "not checked", detail=what, seconds=seconds)
 
 
-__all__ = ["Options", "check_step", "decide", "timeout_verdict", "crash_verdict", "Witness"]
+__all__ = ["Options", "check_step", "decide", "timeout_verdict", "crash_verdict", "step_info"]

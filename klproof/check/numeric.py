@@ -26,7 +26,7 @@ import sympy as sp
 
 from klproof import calculus as C
 from klproof.check import rules as R
-from klproof.model import Identity, Implication, Step
+from klproof.model import Identity, Step
 from klproof.printing import show
 from klproof.verdict import NumericEvidence, Witness
 

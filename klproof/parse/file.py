@@ -14,9 +14,7 @@ The file is data: nothing in it is executed, and every size is bounded.
 from __future__ import annotations
 
 import bisect
-import os
 import re
-import stat
 import tomllib
 from dataclasses import dataclass, field
 
