@@ -21,7 +21,7 @@ DEFAULT_SYMBOLS = {
     "x": "real", "y": "real", "z": "real", "eps": "real", "X": "real", "a": "real", "b": "real",
     "mu": "real", "mu_1": "real", "mu_2": "real", "s": "real",
     "sigma": "positive", "sigma_1": "positive", "sigma_2": "positive", "t": "positive",
-    "j": "integer", "J": "positive integer", "n": "positive integer",
+    "j": "integer", "i": "integer", "K": "integer", "J": "positive integer", "n": "positive integer",
 }
 
 

@@ -33,6 +33,9 @@ TRUE_STEPS = [
     ("E(3*log(P(X|z)) + 2, Q(z|X))", "3*E(log(P(X|z)), Q(z|X)) + 2", "linearity"),
     ("Sum(m[j] + 1, (j, 1, J))", "Sum(m[j], (j, 1, J)) + J", "linearity of sums"),
     ("Sum(2*m[j], (j, 1, J))", "2*Sum(m[j], (j, 1, J))", "linearity of sums"),
+    ("Sum(a, (i, 1, J))", "a*J", "linearity of sums"),
+    ("Sum(a + m[i], (i, 1, K))", "Sum(a, (i, 1, K)) + Sum(m[i], (i, 1, K))", "linearity of sums"),
+    ("log(det(diag(v[i], (i, 1, K))))", "Sum(log(v[i]), (i, 1, K))", "trace and determinant"),
     ("Sum(log(v[j]**2), (j, 1, J))", "2*Sum(log(v[j]), (j, 1, J))", "log rules, linearity of sums"),
     ("log(det(diag(v[j], (j, 1, J))))", "Sum(log(v[j]), (j, 1, J))", "trace and determinant"),
     ("tr(diag(v[j]**2, (j, 1, J)))", "Sum(v[j]**2, (j, 1, J))", "trace"),
@@ -78,6 +81,7 @@ FALSE_STEPS = [
     ("KL(Q(z|X), P(z|X))", "KL(P(z|X), Q(z|X))", "definition of KL", "KL is not symmetric"),
     ("Sum(m[j]**2, (j, 1, J))", "Sum(m[j], (j, 1, J))**2", "linearity of sums", "square of a sum"),
     ("Sum(1, (j, 1, J))", "J + 1", "linearity of sums", "off by one"),
+    ("Sum(a, (i, 1, K))", "a*K", "linearity of sums", "an empty range counted as negative"),
     (f"Integral({N} * x, x)", "mu + sigma", "Gaussian moments", "wrong mean"),
     ("Sum(Q(z|X)*(z + 1), z)", "Sum(Q(z|X)*z, z) + 2", "linearity", "the summed variable inside arithmetic"),
 ]

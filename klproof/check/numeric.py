@@ -155,10 +155,18 @@ def _instantiate(expr: sp.Expr, point: dict, model: dict, values: dict[str, int]
     if expr.has(sp.Sum):
         expr = expr.replace(lambda n: isinstance(n, sp.Sum), _finite_sum(point))
     if expr.has(sp.Product):
-        expr = expr.replace(lambda n: isinstance(n, sp.Product), lambda n: n.doit())
+        expr = expr.replace(lambda n: isinstance(n, sp.Product), _finite_product)
     if used is not None:
         used.update(k for k in expr.atoms(sp.Indexed) if k in point)
     return expr.xreplace(point)  # indexed values that the sums exposed
+
+
+def _finite_product(n: sp.Product) -> sp.Expr:
+    """An empty range multiplies to 1, as sums over it add to 0 (not SymPy's Karr convention)."""
+    (j, lo, hi), = n.limits
+    if not (lo.is_Integer and hi.is_Integer) or hi - lo > 50:
+        raise NotEvaluable("a product without a small concrete range")
+    return sp.Mul(*[n.function.xreplace({j: k}) for k in range(int(lo), int(hi) + 1)])
 
 
 def _finite_sum(point: dict):

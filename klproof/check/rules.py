@@ -117,8 +117,10 @@ def sum_linearity(e: sp.Expr) -> sp.Expr:
         k = sp.Symbol("_k", integer=True)
         total = sp.Integer(0)
         for coeff, dep in _split_terms(n.function, j):
-            if dep == 1:
-                total += coeff * (b - a + 1)
+            if dep == 1 and (b - a + 1).is_nonnegative:
+                total += coeff * (b - a + 1)  # an empty range sums to 0: only count terms where b >= a - 1
+            elif dep == 1:
+                total += coeff * sp.Sum(1, (k, a, b))
             else:
                 total += coeff * sp.Sum(dep.xreplace({j: k}), (k, a, b))
         return total
