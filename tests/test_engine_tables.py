@@ -43,6 +43,7 @@ TRUE_STEPS = [
     ("0.5*x", "x/2", "algebra"),
     ("Sum(Q(z|X)*(z + 1), z)", "Sum(Q(z|X)*z, z) + 1", "linearity, density sums to 1"),
     ("Sum(P(X)*x**2, x)", "P(X)*Sum(x**2, x)", "linearity"),
+    ("Integral(Q(z|X)*log(Q(z|X)), (z, -oo, oo))", "Sum(Q(z|X)*log(Q(z|X)), z)", "algebra"),
 ]
 
 

@@ -526,9 +526,10 @@ def _sum(t: _Translator, node: ast.Call):
 def _integral(t: _Translator, node: ast.Call):
     var, lo, hi = t.limits(node.args[1], "integration")
     f = t.expr(node.args[0])
+    whole_line = lo is None or (lo == -sp.oo and hi == sp.oo)
+    if whole_line and f.has(C.Prob):  # an abstract density: the integral over all values of its variable
+        return C.LatentSum(f, var)
     if lo is None:
-        if f.has(C.Prob):  # an abstract density: integral over all values of its variable
-            return C.LatentSum(f, var)
         lo, hi = -sp.oo, sp.oo
     if not var.is_real:
         raise t.error(node.args[1], f"the integration variable '{var}' is not declared real",

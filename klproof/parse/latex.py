@@ -1163,9 +1163,10 @@ class _Parser:
         var = self.resolve(candidates, sub, var_tok)
         if not isinstance(var, sp.Symbol):
             raise self.error("the integration variable must be a declared symbol", tok=var_tok)
+        whole_line = lo is None or (lo == -sp.oo and hi == sp.oo)
+        if whole_line and body.has(C.Prob):  # an abstract density: over all values of its variable
+            return C.LatentSum(body, var)
         if lo is None:
-            if body.has(C.Prob):  # an abstract density: over all values of its variable
-                return C.LatentSum(body, var)
             lo, hi = -sp.oo, sp.oo
         if not var.is_real:
             raise self.error(f"the integration variable '{var}' is not declared real",

@@ -49,7 +49,7 @@ def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
         method = _clip(verdict.method, 55) + " (cached)" if verdict.cached else _clip(verdict.method, 64)
         lines.append(Text.assemble(f"  {info.number:>3}  line {info.line:<4} ", (f"{label:<10}", style),
                                    f" {method:<64} ", (f"{_ms(verdict.seconds):>7}", "dim")))
-        relation = "" if info.is_equation else "= "
+        relation = "" if info.is_equation or info.text.lstrip().startswith("=") else "= "  # LaTeX steps may say "=" themselves
         by = f"   [by: {info.by_text}]" if info.by_text else ""
         lines.append(Text.assemble(f"       {relation}{_clip(info.text, 100)}", (by, "dim")))
         if verdict.status is not Status.PROVED or verbose:
