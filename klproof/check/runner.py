@@ -8,6 +8,7 @@ forked after SymPy is imported, so starting one costs milliseconds.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -40,7 +41,9 @@ def _limit_memory() -> int | None:
         return None
 
 
-def _serve(conn: Connection, options: Options) -> None:
+def _serve(conn: Connection, options: Options, steps: list[Step]) -> None:
+    """A worker's loop. It is forked with `steps` already in its memory, so a task is only an index:
+    pickling a step would rebuild (and re-simplify) its SymPy expressions in every worker."""
     limit = _limit_memory()
     cap = f"limit {limit / 1024**3:g} GiB" if limit and limit >= 1024**3 else \
         f"limit {limit // 1024**2} MiB" if limit else "no limit on this platform"
@@ -51,7 +54,8 @@ def _serve(conn: Connection, options: Options) -> None:
             return
         if task is None:
             return
-        index, step = task
+        index = task
+        step = steps[index]
         started = time.perf_counter()
         try:
             verdict = check_step(step, options)
@@ -93,7 +97,7 @@ def run_steps(steps: list[Step], options: Options, jobs: int = 1,
 
     def spawn() -> _Worker:
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, options), daemon=True)
+        process = context.Process(target=_serve, args=(child, options, steps), daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)
@@ -103,6 +107,9 @@ def run_steps(steps: list[Step], options: Options, jobs: int = 1,
         if on_done:
             on_done(verdict)
 
+    # Workers never collect the parent's objects (the parsed files): freezing them keeps the
+    # children's garbage collector from touching, and so copying, every inherited page.
+    gc.freeze()
     try:
         workers = [spawn() for _ in range(max(1, min(jobs, len(steps))))]
         while pending or any(w.task is not None for w in workers):
@@ -110,7 +117,7 @@ def run_steps(steps: list[Step], options: Options, jobs: int = 1,
                 if worker.task is None and pending:
                     worker.task = pending.take(worker)
                     worker.started = time.perf_counter()
-                    worker.conn.send((worker.task, steps[worker.task]))
+                    worker.conn.send(worker.task)
             busy = [w for w in workers if w.task is not None]
             now = time.perf_counter()
             deadline = min(w.started + options.timeout for w in busy)
@@ -133,6 +140,7 @@ def run_steps(steps: list[Step], options: Options, jobs: int = 1,
     finally:
         for worker in workers:
             _stop(worker)
+        gc.unfreeze()
     return [results[i] for i in range(len(steps))]
 
 
