@@ -21,6 +21,8 @@ def test_example_fails_with_exit_1_and_a_witness():
     assert "refuted" in result.stdout and "witness:" in result.stdout
     assert "sign of the term -KL(Q(z|X), P(z))" in result.stdout
     assert "001_kl_divergence_derivation_as_written.toml:92" in result.stdout
+    assert "failed: 18 steps: 17 proved, 1 refuted" in result.stdout  # the file's own summary
+    assert "numeric sampling seed 20261121" in result.stdout  # the witness is reproducible from the report
 
 
 def test_json_report_has_the_stable_fields():

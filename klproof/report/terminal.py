@@ -56,7 +56,16 @@ def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
             explanation = render_explanation(verdict)
             if explanation is not None:
                 lines.append(explanation)
+    ok = file.passed
+    lines.append(Text.assemble("  ", ("passed" if ok else "failed", "green" if ok else "red"),
+                               f": {_counts(file.verdicts)}", (f" in {file.seconds:.2f} s", "dim")))
     return Group(*lines)
+
+
+def _counts(verdicts) -> str:
+    """'3 steps: 2 proved, 1 refuted'."""
+    pieces = [f"{n} {status.value}" for status in Status if (n := sum(1 for v in verdicts if v.status is status))]
+    return f"{len(verdicts)} step{'s' if len(verdicts) != 1 else ''}: " + (", ".join(pieces) or "nothing to check")
 
 
 def render_explanation(verdict: Verdict) -> RenderableType | None:
@@ -92,15 +101,14 @@ def render_explanation(verdict: Verdict) -> RenderableType | None:
 
 def render_summary(report: Report) -> RenderableType:
     verdicts = report.verdicts
-    counts = [(status, sum(1 for v in verdicts if v.status is status)) for status in Status]
-    pieces = [f"{n} {status.value}" for status, n in counts if n]
     errors = sum(1 for f in report.files if f.error)
+    text = _counts(verdicts)
     if errors:
-        pieces.append(f"{errors} unreadable file{'s' if errors != 1 else ''}")
+        text += f"{',' if verdicts else ''} {errors} unreadable file{'s' if errors != 1 else ''}"
     files = len(report.files)
     cached = sum(1 for v in verdicts if v.cached)
-    text = f"{files} file{'s' if files != 1 else ''}, {len(verdicts)} step{'s' if len(verdicts) != 1 else ''}: " \
-           + (", ".join(pieces) or "nothing to check") + (f" ({cached} from the cache)" if cached else "") \
-           + f" in {report.seconds:.2f} s"
+    sampled = any(v.witness or v.evidence for v in verdicts) and "seed" in report.settings
+    text = f"{files} file{'s' if files != 1 else ''}, " + text + (f" ({cached} from the cache)" if cached else "") \
+        + f" in {report.seconds:.2f} s" + (f" (numeric sampling seed {report.settings['seed']})" if sampled else "")
     ok = report.passed
     return Text.assemble(("PASSED " if ok else "FAILED ", "bold green" if ok else "bold red"), text)
