@@ -219,18 +219,15 @@ def explain(
     if not path_text or not line_text.isdigit():
         raise _fail(f"expected FILE:LINE, e.g. proofs/000_kl.toml:42; got '{location}'")
     path, line = Path(path_text), int(line_text)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _fail(f"{path}: cannot read: {exc.strerror}") from None
 
     from klproof.check.decide import Options
     from klproof.check.runner import Overrun, call_bounded
     from klproof.errors import KlproofError, Span
     from klproof.parse.file import read_derivation
+    from klproof.parse.source import read_source
 
     try:
-        derivation = read_derivation(str(path), data)
+        derivation = read_derivation(str(path), read_source(str(path)))
     except KlproofError as exc:
         raise _fail(exc.at(Span(str(path), 1)).render()) from None
     step = _find_step(derivation, line)
@@ -342,12 +339,12 @@ def export(
     from klproof.errors import KlproofError, Span
     from klproof.report.latex import render_latex, unverified_steps
 
-    if not file.is_file():
-        raise _fail(f"{file}: no such file")
+    from klproof.parse.source import read_source
+
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise _fail(f"{file}: cannot read: {exc.strerror}") from None
+        data = read_source(str(file))
+    except KlproofError as exc:
+        raise _fail(exc.render()) from None
     (parsed,) = parse_sources([(str(file), data)])
     if isinstance(parsed, KlproofError):
         raise _fail(parsed.at(Span(str(file), 1)).render())

@@ -25,8 +25,8 @@ from klproof.discover import looks_like_derivation as _has_chain
 
 def looks_like_derivation(path: Path) -> bool:
     """A .toml file with a [[chain]] table (read only its beginning; never pyproject.toml)."""
-    if path.suffix != ".toml" or path.name == "pyproject.toml":
-        return False
+    if path.suffix != ".toml" or path.name == "pyproject.toml" or not path.is_file():
+        return False  # not a regular file (a FIFO would block collection)
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
@@ -77,7 +77,14 @@ class DerivationFile(pytest.File):
         from klproof.errors import KlproofError, Span
 
         shown = self._display_path()
-        (parsed,) = parse_sources([(shown, self.path.read_bytes())])
+        from klproof.parse.source import read_source
+
+        try:
+            data = read_source(str(self.path))
+        except KlproofError as exc:
+            yield UnreadableItem.from_parent(self, name="parse", error=exc.render(), line=1)
+            return
+        (parsed,) = parse_sources([(shown, data)])
         if isinstance(parsed, KlproofError):
             yield UnreadableItem.from_parent(self, name="parse", error=parsed.at(Span(shown, 1)).render(),
                                              line=parsed.span.line if parsed.span else 1)

@@ -371,3 +371,11 @@ def test_exponent_limit_is_the_documented_one():
     parse_expression(f"x**{MAX_EXPONENT}", scope, Span("e.toml", 1))
     with pytest.raises(ParseError, match="too large"):
         parse_expression(f"x**{MAX_EXPONENT + 1}", scope, Span("e.toml", 1))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("command", [("explain", "pipe.toml:3"), ("export", "pipe.toml", "--to", "latex")])
+def test_other_commands_do_not_block_on_a_fifo(tmp_path, command):
+    os.mkfifo(tmp_path / "pipe.toml")
+    result = run_cli(*command, cwd=tmp_path, timeout=10)
+    assert result.returncode == 2 and "not a regular file" in result.stderr

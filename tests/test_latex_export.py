@@ -117,7 +117,7 @@ def test_export_bad_input_exits_2(tmp_path):
     result = run_cli("export", str(bad))
     assert result.returncode == 2 and "unknown symbol 'sigma2'" in result.stderr and "Traceback" not in result.stderr
     missing = run_cli("export", str(tmp_path / "nope.toml"))
-    assert missing.returncode == 2 and "no such file" in missing.stderr
+    assert missing.returncode == 2 and "no such file" in missing.stderr.lower()
 
 
 def test_export_writes_a_file(tmp_path):
