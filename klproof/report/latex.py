@@ -555,7 +555,7 @@ def escape_text(text: str) -> str:
 
 
 def comment_text(text: str) -> str:
-    """Text for a LaTeX comment: one line, ASCII (other characters as \\uXXXX)."""
+    """Text for a LaTeX comment: one line, ASCII (other characters as \\u escapes with four hex digits)."""
     flat = " ".join(text.split())
     return "".join(ch if ch.isascii() else f"\\u{ord(ch):04x}" for ch in flat)
 
