@@ -63,3 +63,38 @@ def test_proof_and_witness_never_disagree(pair):
     except ParseError:
         return  # e.g. division by a literal zero: rejected before any checking
     assert verdict.status is not Status.ERROR, (lhs, rhs, verdict.detail, verdict.witness)
+
+
+PROBABILITY_TERMS = ["P(z|X)", "P(X|z)", "P(z)", "P(X)", "P(z, X)", "Q(z|X)", "Q(z)", "Q(X|z)"]
+PROBABILITY_REWRITES = [  # (lhs, rhs) templates, true and false, over a term A and a coefficient c
+    ("log({A})", "log({A})"),
+    ("P(z|X)", "P(X|z)*P(z)/P(X)"),
+    ("P(z|X)", "P(X|z)*P(z)"),
+    ("P(z|X)", "P(X|z)*P(X)/P(z)"),
+    ("Sum(P(z, X), z)", "P(X)"),
+    ("Sum(P(z|X), z)", "1"),
+    ("Sum(P(z|X), X)", "1"),
+    ("Sum(Q(z|X)*{A}, z)", "{A}"),
+    ("Sum(Q(z|X)*({c} + log({A})), z)", "{c} + Sum(Q(z|X)*log({A}), z)"),
+    ("E({c}*log({A}), Q(z|X))", "{c}*E(log({A}), Q(z|X))"),
+    ("E(log(P(X)) + log({A}), Q(z|X))", "log(P(X)) + E(log({A}), Q(z|X))"),
+    ("KL(Q(z|X), P(z|X))", "KL(P(z|X), Q(z|X))"),
+    ("KL(Q(z|X), P(z|X))", "E(log(Q(z|X)) - log(P(X|z)) - log(P(z)), Q(z|X)) + log(P(X))"),
+    ("KL(Q(z|X), P(z|X))", "E(log(Q(z|X)) - log(P(X|z)) - log(P(z)), Q(z|X)) - log(P(X))"),
+    ("log(P(X)) - KL(Q(z|X), P(z|X))", "E(log(P(X|z)), Q(z|X)) - KL(Q(z|X), P(z))"),
+    ("log(P(X)) - KL(Q(z|X), P(z|X))", "E(log(P(X|z)), Q(z|X)) + KL(Q(z|X), P(z))"),
+    ("log({A}*{B})", "log({A}) + log({B})"),
+    ("{A}/{B}", "{B}/{A}"),
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(PROBABILITY_REWRITES), st.sampled_from(PROBABILITY_TERMS),
+       st.sampled_from(PROBABILITY_TERMS), st.sampled_from(["1", "2", "a", "t"]))
+def test_probability_rules_and_finite_models_never_disagree(template, a, b, c):
+    lhs, rhs = (side.format(A=a, B=b, c=c) for side in template)
+    try:
+        verdict = check_claim(lhs, rhs, "algebra", options=Options(cross_check=True, points=4, timeout=5))
+    except ParseError:
+        return
+    assert verdict.status is not Status.ERROR, (lhs, rhs, verdict.detail, verdict.witness)
