@@ -32,7 +32,7 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
              "log(exp(a)) = a, for positive a, b and real a",
              ("log", "logarithm", "log of a quotient", "log of a product", "expand log", "combine logs", "log laws")),
     RuleInfo("kl_definition", "definition of KL", "D_KL(q || p) = E_q[log q - log p]",
-             ("kl", "definition of kl", "kl divergence", "reverse kl", "forward kl")),
+             ("kl", "definition of kl", "kl divergence", "reverse kl", "forward kl"), ("expectation",)),
     RuleInfo("expectation", "definition of E", "E_q[f] = integral of q f (the sum over z for an abstract q)",
              ("definition of expectation", "expectation as integral", "expectation as sum")),
     RuleInfo("linearity", "linearity of E, Σ and ∫", "E[a f + b g] = a E[f] + b E[g] for constants a, b; "
@@ -48,7 +48,7 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("gaussian_moments", "Gaussian moments", "integral of x^n exp(-a x^2 + b x + c) over the real line "
              "in closed form (a > 0): E[x] = mu, E[x^2] = mu^2 + sigma^2, ...",
              ("gaussian integral", "gaussian moments", "moments", "density integrates to one",
-              "second moment", "variance"), ("normal_density", "log_rules")),
+              "second moment", "variance"), ("normal_density", "log_rules", "expectation")),
     RuleInfo("sum_linearity", "linearity of Σ_j", "sum_j (a_j + b_j) = sum_j a_j + sum_j b_j, sum_{j=1}^J c = c J",
              ("sum", "sum over dimensions", "linearity of sums", "sum rule")),
     RuleInfo("diagonal", "diagonal covariance", "tr diag(v) = sum v_j, det diag(v) = prod v_j, "

@@ -39,7 +39,7 @@ def describe_rules(rules: tuple[str, ...]) -> str:
 
 def check_step(step: Step, options: Options) -> Verdict:
     """Everything klproof does for one step. Pure: the same step and options give the same verdict."""
-    from klproof.check.engine import prove  # SymPy is imported here, in the worker, not at CLI start
+    from klproof.check.engine import prove, simplify_rung  # SymPy is imported here, in the worker, not at CLI start
 
     started = time.perf_counter()
     attempt = prove(step, record_forms=options.record_forms, allow_simplify=False)
@@ -50,7 +50,7 @@ def check_step(step: Step, options: Options) -> Verdict:
         numeric = sample(step, seed=options.seed, points=options.points, digits=options.digits)
     if not attempt.proved and (numeric is None or numeric.witness is None):
         # The slow last rung, only where no counterexample was found: a refuted step cannot be proved.
-        attempt = prove(step, record_forms=options.record_forms, allow_simplify=True)
+        attempt = simplify_rung(attempt)
     return decide(step, attempt, numeric, time.perf_counter() - started)
 
 

@@ -8,7 +8,7 @@ a verdict: `klproof.check.decide` turns evidence into verdicts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
@@ -28,6 +28,7 @@ class Attempt:
     residual: str = ""  # lhs - rhs in normal form, when not proved
     factor: str = ""  # for an equation that follows from the previous one: the factor between them
     forms: tuple[tuple[str, str], ...] = ()  # (rule, expression after it), when asked for
+    residual_expr: sp.Expr | None = field(default=None, repr=False, compare=False)  # for the simplify rung
 
 
 def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms: list | None = None,
@@ -107,26 +108,26 @@ def _ladder(step: Step):
 
 def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True, form_text=str) -> Attempt:
     """Evidence for one step. With record_forms, Attempt.forms holds each stage's start and every
-    rewrite's result, printed by `form_text` (str by default; `klproof explain` passes klproof.printing.show)."""
+    rewrite's result, printed by `form_text` (str by default; `klproof explain` passes klproof.printing.show).
+
+    Each stage starts again from the difference: a restricted stage may leave it in a form that a
+    later rule no longer recognises (the normal density expanded inside E(f, N), say)."""
     claim = step.claim
-    lhs = claim.lhs if isinstance(claim, Identity) else claim.lhs
-    pre_rules: list[str] = []
+    lhs = claim.lhs
+    fired: list[str] = []
     if isinstance(claim, Identity) and step.substitution is not None:
         old, new = step.substitution
         changed = substitute(expectation(kl_definition(claim.lhs)), old, new,
                              expectation(kl_definition(claim.rhs)))
         if changed is not None:
             lhs = changed
-            pre_rules.append("substitution")
+            fired.append("substitution")
     difference = lhs - claim.rhs
     premise = claim.premise_lhs - claim.premise_rhs if isinstance(claim, Implication) else None
-
-    residual = difference
-    fired: list[str] = []
     forms: list | None = [] if record_forms else None
-    stage = "algebra"
+    stage, residual, before = "algebra", difference, list(fired)
     for stage, allowed in _ladder(step):
-        fired = list(pre_rules)
+        fired = list(before)
         if forms is not None:
             forms.append((f"[{stage}]", form_text(difference)))
         residual = normal_form(difference, allowed, fired, forms, form_text)
@@ -137,13 +138,21 @@ def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True, f
             if factor is not None:
                 fired.append("equation")
                 return Attempt(True, tuple(fired), stage, factor=str(factor), forms=tuple(forms or ()))
-    if allow_simplify and not residual.has(sp.Integral, sp.Sum):
-        simplified = sp.simplify(residual)
-        if forms is not None:
-            forms.append(("simplify", form_text(simplified)))
-        if is_zero(sp.expand(simplified)):
-            return Attempt(True, tuple(fired) + ("simplify",), "simplify", forms=tuple(forms or ()))
-    return Attempt(False, tuple(fired), stage, residual=form_text(residual), forms=tuple(forms or ()))
+    attempt = Attempt(False, tuple(fired), stage, residual=form_text(residual), forms=tuple(forms or ()),
+                      residual_expr=residual)
+    return simplify_rung(attempt, form_text) if allow_simplify else attempt
+
+
+def simplify_rung(attempt: Attempt, form_text=str) -> Attempt:
+    """The slow last rung: SymPy's simplify on what the rules left (not on sums and integrals)."""
+    residual = attempt.residual_expr
+    if attempt.proved or residual is None or residual.has(sp.Integral, sp.Sum):
+        return attempt
+    simplified = sp.simplify(residual)
+    forms = attempt.forms + ((("simplify", form_text(simplified)),) if attempt.forms else ())
+    if is_zero(sp.expand(simplified)):
+        return Attempt(True, attempt.rules + ("simplify",), "simplify", forms=forms)
+    return replace(attempt, forms=forms)
 
 
 def _factor(conclusion: sp.Expr, premise: sp.Expr) -> sp.Expr | None:
