@@ -98,3 +98,25 @@ def test_a_perturbed_identity_is_never_proved(terms, c, i, k):
     text = polynomial(terms)
     verdict = check_claim(f"({text})*(a + 1)", f"({text})*a + ({text}) + {c}*a**{i}*b**{k}", "algebra")
     assert verdict.status is Status.REFUTED
+
+
+def test_witnesses_respect_every_assumption(tmp_path):
+    """A witness outside the declared assumptions would refute nothing: nonpositive, nonzero integer."""
+    text = """title = "assumptions"
+[symbols]
+u = "nonpositive"
+k = "nonzero integer"
+[[chain]]
+start = "sqrt(u**2) + Abs(k)/k * k"
+[[chain.step]]
+expr = "-u + Abs(k)"
+[[chain.step]]
+expr = "-u + k"
+"""
+    (tmp_path / "a.toml").write_text(text)
+    result = run_cli("check", "--no-cache", "--format", "json", str(tmp_path / "a.toml"))
+    true_step, false_step = json.loads(result.stdout)["files"][0]["steps"]
+    assert true_step["status"] in ("proved", "numeric")
+    assert false_step["status"] == "refuted"
+    point = dict(false_step["witness"]["point"])
+    assert eval_fraction(point["u"]) <= 0 and int(point["k"]) < 0  # |k| != k needs k < 0, and k != 0

@@ -34,6 +34,7 @@ DOMAIN_SIZE = 3  # values a variable of a probability family takes in the random
 SIMPLE = {  # tried first, in order, so that witnesses come out simple
     "positive": [1, 2, Fraction(1, 2), 3, Fraction(3, 2)],
     "negative": [-1, -2, Fraction(-1, 2), -3],
+    "nonpositive": [-1, 0, -2, Fraction(-1, 2)],
     "nonnegative": [1, 0, 2, Fraction(1, 2)],
     "integer": [1, 2, -1, 3, 0],
     "positive_integer": [1, 2, 3],
@@ -64,7 +65,26 @@ def _kind(symbol) -> str:
         return "negative"
     if symbol.is_nonnegative:
         return "nonnegative"
+    if symbol.is_nonpositive:
+        return "nonpositive"
     return "real"
+
+
+def _sample(symbol, rng: random.Random, attempt: int) -> sp.Rational:
+    """A value for `symbol` inside all of its assumptions: a witness outside them would refute nothing."""
+    kind = _kind(symbol)
+    for tries in range(50):
+        value = _value(kind, rng, attempt + tries)
+        if _admissible(symbol, value):
+            return value
+    raise NotEvaluable(f"no sample value satisfies the assumptions of {symbol}")
+
+
+def _admissible(symbol, value: sp.Rational) -> bool:
+    checks = ((symbol.is_positive, value > 0), (symbol.is_negative, value < 0), (symbol.is_nonzero, value != 0),
+              (symbol.is_nonnegative, value >= 0), (symbol.is_nonpositive, value <= 0),
+              (symbol.is_integer, value.is_integer))
+    return all(holds for required, holds in checks if required)
 
 
 def _value(kind: str, rng: random.Random, attempt: int) -> sp.Rational:
@@ -80,7 +100,7 @@ def _value(kind: str, rng: random.Random, attempt: int) -> sp.Rational:
         value = Fraction(rng.randint(-4, 4))
     else:
         value = Fraction(rng.randint(1, 40), rng.randint(1, 12))
-        if kind == "real" and rng.random() < 0.5 or kind == "negative":
+        if kind == "real" and rng.random() < 0.5 or kind in ("negative", "nonpositive"):
             value = -value
     return sp.Rational(value.numerator, value.denominator)
 
@@ -263,14 +283,17 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
             break
         model = _model(families, rng)
         point, values = {}, {}
-        for s in symbols:
-            if s.name in distribution_vars:
-                values[s.name] = rng.randrange(DOMAIN_SIZE)
-            else:
-                point[s] = _value(_kind(s), rng, round_)
-        for base in indexed:
-            for k in range(-1, 8):
-                point[base[k]] = _value(_kind(base[k]), rng, round_ + k + 2)
+        try:
+            for s in symbols:
+                if s.name in distribution_vars:
+                    values[s.name] = rng.randrange(DOMAIN_SIZE)
+                else:
+                    point[s] = _sample(s, rng, round_)
+            for base in indexed:
+                for k in range(-1, 8):
+                    point[base[k]] = _sample(base[k], rng, round_ + k + 2)
+        except NotEvaluable as exc:
+            return NumericResult(reason=str(exc))
         used: set = set(symbols)
         try:
             left = _instantiate(lhs, point, model, values, used)
