@@ -120,3 +120,10 @@ expr = "-u + k"
     assert false_step["status"] == "refuted"
     point = dict(false_step["witness"]["point"])
     assert eval_fraction(point["u"]) <= 0 and int(point["k"]) < 0  # |k| != k needs k < 0, and k != 0
+
+
+def test_integrals_without_a_closed_form_go_through_quadrature_at_two_precisions():
+    true = check_claim("Integral(exp(-x**4), x)", "2*Integral(exp(-x**4), (x, 0, oo))", "algebra")
+    false = check_claim("Integral(exp(-x**4), x)", "3*Integral(exp(-x**4), (x, 0, oo))", "algebra")
+    assert true.status is Status.NUMERIC  # agreement by quadrature is evidence, never proof
+    assert false.status is Status.REFUTED and abs(float(false.witness.difference) - 0.9064) < 1e-3

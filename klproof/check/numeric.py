@@ -237,11 +237,18 @@ def _difference(lhs: sp.Expr, rhs: sp.Expr, digits: int):
     # so the difference is certified by its modulus, not skipped.
     low, high = abs(low), abs(high)
     error = err_l + err_r
-    if error:  # quadrature was used: compare against its error estimate
+    if error:  # quadrature was used: its error estimate alone is not a certificate
         magnitude = abs(mpmath.mpf(high))
-        if magnitude > 1000 * error and magnitude > mpmath.mpf(10) ** (-digits // 2):
-            return "nonzero", high, left, right
-        return ("zero" if magnitude < mpmath.mpf(10) ** (-digits // 2) else "unsure"), high, left, right
+        if magnitude < mpmath.mpf(10) ** (-digits // 2):
+            return "zero", high, left, right
+        if magnitude > 1000 * error:
+            # Again at twice the working precision (other nodes): the two must agree on the difference.
+            again_l, _ = _evaluate(lhs, 2 * digits)
+            again_r, _ = _evaluate(rhs, 2 * digits)
+            again = abs(mpmath.mpf((again_l - again_r).evalf(2 * digits)))
+            if abs(again - magnitude) <= magnitude * mpmath.mpf(10) ** (-(digits // 3)):
+                return "nonzero", high, left, right
+        return "unsure", high, left, right
     if high == 0 or (getattr(high, "_prec", 999) < 10):
         return "zero", high, left, right  # cancelled to below the working precision
     if low != 0 and abs(low - high) <= high * sp.Float(10) ** (-(digits - 2)):
