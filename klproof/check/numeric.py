@@ -30,6 +30,7 @@ from klproof.model import Identity, Step
 from klproof.printing import show
 from klproof.verdict import NumericEvidence, Witness
 
+FAR = 1000  # an integrand over an infinite range must be negligible this far out
 DOMAIN_SIZE = 3  # values a variable of a probability family takes in the random model
 SIMPLE = {  # tried first, in order, so that witnesses come out simple
     "positive": [1, 2, Fraction(1, 2), 3, Fraction(3, 2)],
@@ -205,13 +206,18 @@ def _evaluate(expr: sp.Expr, digits: int):
         def integral(n: sp.Integral):
             nonlocal error
             closed = R.gaussian_moments(R.log_rules(n))
-            if closed != n:
+            if not closed.has(sp.Integral):  # log_rules alone may change the integrand without closing it
                 return closed
             (x, lo, hi), = n.limits
             if n.function.free_symbols - {x}:
                 raise NotEvaluable("integrand depends on an unbound variable")
             f = sp.lambdify(x, n.function, modules="mpmath")
             with mpmath.workdps(digits + 15):
+                for end, infinite in ((-FAR, lo == -sp.oo), (FAR, hi == sp.oo)):
+                    # An integrand that has not died out far away has no integral over an infinite
+                    # range: quadrature would return a number for a divergent integral.
+                    if infinite and not abs(f(mpmath.mpf(end))) < mpmath.mpf(10) ** (-digits):
+                        raise NotEvaluable("the integral may not converge (the integrand does not decay)")
                 value, err = mpmath.quad(f, [lo if lo != -sp.oo else -mpmath.inf, 0, hi if hi != sp.oo else mpmath.inf],
                                          error=True)
             error += abs(err)
