@@ -99,15 +99,8 @@ def _normal_diag(e: sp.Expr) -> sp.Expr:
 
 
 def _expectations(e: sp.Expr) -> sp.Expr:
-    def expand(n: C.Expectation):
-        f, density, var = n.args
-        if isinstance(density, C.Normal):
-            return sp.Integral(density * f, (var, -sp.oo, sp.oo))
-        if isinstance(density, C.Prob):
-            return sp.Sum(density * f, (var, 0, K))
-        return n
-
-    return e.replace(lambda n: isinstance(n, C.Expectation), expand)
+    """`rules.expectation`, with E over an abstract density as Sum(..., (z, 0, K)): what a user writes."""
+    return R.expectation(e, latent_sum=lambda f, var: sp.Sum(f, (var, 0, K)))
 
 
 def _latent_sums(e: sp.Expr) -> sp.Expr:

@@ -288,6 +288,9 @@ class _AuthorPrinter:
         if name in self.d.definitions:
             inner = ", ".join(self.expr(a).tex for a in args)
             return _Out(f"{name_latex(name)}\\left({inner}\\right)", ATOM)
+        if name in _UNARY:
+            _arity(args, 1)
+            return _Out(_UNARY[name].format(self.expr(args[0]).tex), ATOM)
         method = getattr(self, "_call_" + name, None)
         if method is None:
             raise _Unsupported(name)
@@ -400,28 +403,6 @@ class _AuthorPrinter:
 
     _call_ln = _call_log
 
-    def _call_exp(self, args):
-        _arity(args, 1)
-        return _Out(f"e^{{{self.expr(args[0]).tex}}}", ATOM)
-
-    def _call_sqrt(self, args):
-        _arity(args, 1)
-        return _Out(f"\\sqrt{{{self.expr(args[0]).tex}}}", ATOM)
-
-    def _call_Abs(self, args):
-        _arity(args, 1)
-        return _Out(f"\\left|{self.expr(args[0]).tex}\\right|", ATOM)
-
-    _call_abs = _call_Abs
-
-    def _call_tr(self, args):
-        _arity(args, 1)
-        return _Out(f"\\operatorname{{tr}}\\left({self.expr(args[0]).tex}\\right)", ATOM)
-
-    def _call_det(self, args):
-        _arity(args, 1)
-        return _Out(f"\\det\\left({self.expr(args[0]).tex}\\right)", ATOM)
-
     def _call_diag(self, args):
         _arity(args, 2)
         j, a, b = self._limits(args[1])
@@ -433,6 +414,17 @@ class _AuthorPrinter:
         u, v = self.expr(args[0]).tex, self.expr(args[1]).tex
         return _Out(f"\\left\\langle {u}, {v} \\right\\rangle_{{{j}={a}}}^{{{b}}}", ATOM)
 
+
+
+# One-argument functions that print as a fixed template around their argument.
+_UNARY = {
+    "exp": "e^{{{}}}",
+    "sqrt": "\\sqrt{{{}}}",
+    "Abs": "\\left|{}\\right|",
+    "abs": "\\left|{}\\right|",
+    "tr": "\\operatorname{{tr}}\\left({}\\right)",
+    "det": "\\det\\left({}\\right)",
+}
 
 def _arity(args, n: int) -> None:
     if len(args) != n:
