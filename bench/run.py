@@ -71,7 +71,7 @@ sys.path.insert(0, str(ROOT))
 
 import sympy as sp  # noqa: E402
 
-from klproof import calculus as C  # noqa: E402
+from klproof import vocabulary as C  # noqa: E402
 from klproof.check import rules as R  # noqa: E402
 from klproof.check.decide import Options, check_step  # noqa: E402
 from klproof.model import Implication, Step  # noqa: E402

@@ -8,7 +8,7 @@ import sys
 import pytest
 import sympy as sp
 
-from klproof import calculus as C
+from klproof import vocabulary as C
 from klproof.parse.file import read_derivation
 
 from conftest import ROOT, derivation_text

@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 
 from conftest import derivation_text
-from klproof import calculus as C
+from klproof import vocabulary as C
 from klproof.errors import ParseError, Span
 from klproof.parse.expr import Scope, parse_expression
 from klproof.parse.file import read_derivation

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from klproof.check.catalog import RULES
+from klproof.catalog import RULES
 from klproof.model import Step
 from klproof.verdict import NumericEvidence, Status, StepInfo, Verdict
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from klproof.check.catalog import RULES, with_prerequisites
+from klproof.catalog import RULES, with_prerequisites
 from klproof.check.rules import PASSES, expectation, kl_definition
 from klproof.model import Identity, Implication, Step
 

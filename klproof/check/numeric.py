@@ -24,7 +24,7 @@ from fractions import Fraction
 import mpmath
 import sympy as sp
 
-from klproof import calculus as C
+from klproof import vocabulary as C
 from klproof.check import rules as R
 from klproof.model import Identity, Step
 from klproof.printing import show

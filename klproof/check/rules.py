@@ -12,7 +12,7 @@ from typing import Callable
 
 import sympy as sp
 
-from klproof import calculus as C
+from klproof import vocabulary as C
 
 MAX_DEFINITION_DEPTH = 20
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import sympy as sp
 
-from klproof import calculus as C
+from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
 
 MAX_EXPRESSION_CHARS = 5_000

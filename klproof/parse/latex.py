@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from klproof import calculus as C
+from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, did_you_mean
 from klproof.parse.expr import (MAX_DEPTH, MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_INTEGER_DIGITS,
                                 MAX_NODES, Scope)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from klproof.check.catalog import RULES
+from klproof.catalog import RULES
 from klproof.model import Step
 from klproof.printing import show
 from klproof.report.terminal import STYLE

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from klproof import calculus as C
+from klproof import vocabulary as C
 from klproof.errors import KlproofError, Span
 from klproof.model import Chain, Derivation, Identity, Implication, Step
 from klproof.parse.expr import Scope

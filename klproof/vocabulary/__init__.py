@@ -1,0 +1,19 @@
+"""The field's vocabulary as SymPy objects, one module per notion.
+
+These objects stay unevaluated on construction; their meaning is given by the
+sound rewrites in `klproof.check.rules` and, independently, by the numeric
+semantics in `klproof.check.numeric`.
+"""
+
+from klproof.vocabulary.definitions import Defined
+from klproof.vocabulary.expectation import KL, Expectation, LatentSum
+from klproof.vocabulary.matrices import Det, Diag, Dot, Trace
+from klproof.vocabulary.normal import Normal, NormalDiag
+from klproof.vocabulary.probability import Prob, density_variable
+
+# every notion, for code that must know when none is left (the benchmark's plain-SymPy translation)
+VOCABULARY = (Normal, NormalDiag, Prob, Expectation, KL, LatentSum, Trace, Det, Diag, Dot)
+
+
+__all__ = ["Defined", "Det", "Diag", "Dot", "Expectation", "KL", "LatentSum", "Normal", "NormalDiag", "Prob",
+           "Trace", "VOCABULARY", "density_variable"]
