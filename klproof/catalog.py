@@ -19,6 +19,7 @@ class RuleInfo:
     statement: str  # what it says, for `klproof rules` and the README
     aliases: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()  # rules it cannot work without
+    conditions: tuple[str, ...] = ()  # side conditions it proves before it fires
 
 
 RULES: dict[str, RuleInfo] = {r.id: r for r in (
@@ -62,6 +63,30 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
              "subtracting or multiplying both sides by the same thing",
              ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
               "multiply both sides", "rearrange the equation", "move to the other side")),
+    # rules for bounds (inequality steps; klproof.check.bound_rules)
+    RuleInfo("jensen", "Jensen's inequality", "phi(E_q[g]) >= E_q[phi(g)] for concave phi (log, sqrt), "
+             "E_q[phi(g)] >= phi(E_q[g]) for convex phi (exp, x^2, -log); also for a finite convex combination",
+             ("jensen", "jensens inequality", "jensen inequality", "concavity of log", "concavity", "convexity"),
+             conditions=("q is a density (E over N(...) or a declared distribution) or the weights are >= 0 "
+                         "and sum to 1", "log: g > 0; sqrt: g >= 0; exp, x^2: g real",
+                         "the other side is phi of exactly that expectation (proved by the equality rules)")),
+    RuleInfo("gibbs", "Gibbs' inequality (KL ≥ 0)", "D_KL(q || p) >= 0, so a side minus the other that equals a KL "
+             "is a bound", ("gibbs inequality", "kl >= 0", "kl is nonnegative", "nonnegativity of kl",
+                            "kl nonnegative", "kl divergence is nonnegative"),
+             conditions=("q and p are densities over the same variable",)),
+    RuleInfo("monotonicity", "monotonicity", "log, exp, sqrt and E_q preserve >=; so do multiplying by a positive "
+             "factor and adding the same term to both sides",
+             ("monotone", "monotonic", "log is increasing", "exp is increasing", "apply log to both sides",
+              "multiply by a positive factor", "add a nonnegative term", "monotonicity of expectation"),
+             conditions=("log: both sides positive", "sqrt: the smaller side >= 0", "the factor is positive",
+                         "E: the same density on both sides")),
+    RuleInfo("log_sum", "log-sum inequality", "sum_i a_i log(a_i / b_i) >= (sum a_i) log(sum a_i / sum b_i)",
+             ("log sum inequality", "log-sum inequality"), conditions=("every a_i > 0 and b_i > 0",)),
+    RuleInfo("nonnegative_terms", "nonnegative terms", "the difference of the sides is a sum of terms each >= 0: "
+             "squares, exp, KL, declared nonnegative quantities, positive × nonnegative, E, Σ and ∫ of such terms",
+             ("nonnegative", "squares are nonnegative", "square is nonnegative", "drop a nonnegative term",
+              "positive terms", "sum of squares"),
+             conditions=("each term's sign is proved from the declared assumptions and intervals",)),
     RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
 )}
 

@@ -7,7 +7,10 @@ sides are equal) or an implication (this equation follows from the previous one)
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from klproof.errors import Span
@@ -31,7 +34,78 @@ class Implication:
     rhs: Any
 
 
-Claim = Identity | Implication
+class Relation(str, Enum):
+    """How a step's expression relates to the previous one (or an inequality's left side to its right)."""
+
+    EQ = "="
+    LE = "<="
+    LT = "<"
+    GE = ">="
+    GT = ">"
+
+    @property
+    def symbol(self) -> str:
+        """As printed in reports: = ≤ < ≥ >."""
+        return {"<=": "≤", ">=": "≥"}.get(self.value, self.value)
+
+    @property
+    def latex(self) -> str:
+        return {"<=": r"\le", ">=": r"\ge"}.get(self.value, self.value)
+
+    @property
+    def flipped(self) -> Relation:
+        """The same relation read right to left: a <= b is b >= a."""
+        return {Relation.LE: Relation.GE, Relation.GE: Relation.LE, Relation.LT: Relation.GT,
+                Relation.GT: Relation.LT}.get(self, self)
+
+    @property
+    def strict(self) -> bool:
+        return self in (Relation.LT, Relation.GT)
+
+    @property
+    def direction(self) -> int:
+        """+1 for >= and >, -1 for <= and <, 0 for =."""
+        return {Relation.GE: 1, Relation.GT: 1, Relation.LE: -1, Relation.LT: -1}.get(self, 0)
+
+
+def compose(first: Relation, then: Relation) -> Relation | None:
+    """The relation of a chain a R1 b R2 c between a and c; None when it concludes nothing (>= then <=)."""
+    if first is Relation.EQ:
+        return then
+    if then is Relation.EQ:
+        return first
+    if first.direction != then.direction:
+        return None
+    return first if first.strict else then if then.strict else first
+
+
+_LEADING_RELATION = re.compile(r"^\s*&?\s*(<=|>=|≤|≥|<|>|=|\\(?:leqslant|geqslant|leq|geq|le|ge)(?![A-Za-z]))\s*")
+
+
+def expression_text(text: str) -> str:
+    """A step's text as written without its leading relation ('>= E(...)' -> 'E(...)'), for showing the claim."""
+    return _LEADING_RELATION.sub("", text, count=1)
+
+
+@dataclass(frozen=True)
+class Related:
+    """What a reader returns for an inequality: `lhs relation rhs`, or `relation rhs` (lhs None) for a chain step."""
+
+    relation: Relation
+    lhs: Any
+    rhs: Any
+
+
+@dataclass(frozen=True)
+class Bound:
+    """lhs relation rhs (an inequality, relation never EQ) for all values allowed by the assumptions."""
+
+    lhs: Any
+    rhs: Any
+    relation: Relation
+
+
+Claim = Identity | Implication | Bound
 
 
 @dataclass(frozen=True)
@@ -51,6 +125,8 @@ class Step:
     accept_numeric: bool = False
     is_equation: bool = False
     latex_source: bool = False  # the step was written in LaTeX
+    relation: Relation = Relation.EQ  # to the previous expression (or between an equation's sides)
+    chain_relation: Relation = Relation.EQ  # what the whole chain concludes (the same for all its steps)
 
 
 @dataclass(frozen=True)
@@ -61,6 +137,7 @@ class Chain:
     span: Span
     steps: tuple[Step, ...]
     start_is_equation: bool = False
+    relation: Relation = Relation.EQ  # what the chain concludes: its steps' relations composed
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from klproof.model import Relation, expression_text
+
 
 class Status(str, Enum):
     """How far a step is established, best first. Only PROVED passes by default."""
@@ -57,6 +59,17 @@ class StepInfo:
     note: str
     is_equation: bool
     accept_numeric: bool
+    relation: Relation = Relation.EQ  # the step's relation (to the previous expression, or between its sides)
+    chain_relation: Relation = Relation.EQ  # what its chain concludes
+
+    def __post_init__(self):  # read back from a cached report as plain strings
+        object.__setattr__(self, "relation", Relation(self.relation))
+        object.__setattr__(self, "chain_relation", Relation(self.chain_relation))
+
+    @property
+    def expression(self) -> str:
+        """The step's expression as written, without the relation an inequality step opens with."""
+        return expression_text(self.text) if self.relation is not Relation.EQ else self.text
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ def error_of(text: str | bytes) -> ParseError:
     ("R(z|X)", "x", "unknown function 'R'", ""),
     ("P(y|X)", "x", "'y' is not a variable of the distribution P", ""),
     ("x | y", "x", "'|' is only allowed inside a probability", ""),
-    ("x < y", "x", "only equations", ""),
+    ("x < y <= 1", "x", "only one relation", "a chained comparison"),
     ("1/0", "x", "division by zero", ""),
     ("Sum(x, (x, 1, 3))", "x", "is not declared an integer", ""),
     ("E(x, x)", "x", "is not a density", ""),

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from klproof.catalog import RULES
-from klproof.model import Step
+from klproof.model import Bound, Step
 from klproof.verdict import NumericEvidence, Status, StepInfo, Verdict
 
 
@@ -30,7 +30,8 @@ class Options:
 def step_info(step: Step) -> StepInfo:
     return StepInfo(number=step.number, chain=step.chain, path=step.span.path, line=step.span.line,
                     col=step.span.col, text=step.text, previous_text=step.previous_text, by_text=step.by_text,
-                    note=step.note, is_equation=step.is_equation, accept_numeric=step.accept_numeric)
+                    note=step.note, is_equation=step.is_equation, accept_numeric=step.accept_numeric,
+                    relation=step.relation, chain_relation=step.chain_relation)
 
 
 def describe_rules(rules: tuple[str, ...]) -> str:
@@ -41,8 +42,16 @@ def check_step(step: Step, options: Options) -> Verdict:
     """Everything klproof does for one step. Pure: the same step and options give the same verdict."""
     from klproof.check.engine import prove, simplify_rung  # SymPy is imported here, in the worker, not at CLI start
 
+    if isinstance(step.claim, Bound):
+        from klproof.check.inequality import check_bound
+
+        return check_bound(step, options)
     started = time.perf_counter()
     attempt = prove(step, record_forms=options.record_forms, allow_simplify=False)
+    if not attempt.proved:  # declared intervals (p in (0, 1)) make sums such as 1 - p positive
+        from klproof.check.inequality import prove_on_domains
+
+        attempt = prove_on_domains(step) or attempt
     numeric = None
     if options.numeric and (not attempt.proved or options.cross_check):
         from klproof.check.numeric import sample
@@ -72,8 +81,9 @@ def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
                        witness=numeric.witness, diagnosis=numeric.diagnosis)
     if numeric is not None and numeric.evidence is not None:
         evidence: NumericEvidence = numeric.evidence
-        detail = (f"not proved symbolically; both sides agree at {evidence.points} points to "
-                  f"{evidence.digits} digits (seed {evidence.seed})")
+        agree = f"the inequality holds at {evidence.points} points" if isinstance(step.claim, Bound) \
+            else f"both sides agree at {evidence.points} points to {evidence.digits} digits"
+        detail = f"not proved symbolically; {agree} (seed {evidence.seed})"
         return Verdict(info, Status.NUMERIC, "numeric evidence", attempt.rules, detail, seconds, evidence=evidence)
     reason = "the rewrites did not close it"
     if numeric is not None and numeric.reason:

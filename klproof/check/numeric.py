@@ -26,6 +26,7 @@ import sympy as sp
 
 from klproof import vocabulary as C
 from klproof.check import rules as R
+from klproof.vocabulary import domains
 from klproof.model import Identity, Step
 from klproof.printing import show
 from klproof.verdict import NumericEvidence, Witness
@@ -75,8 +76,10 @@ def _sample(symbol, rng: random.Random, attempt: int) -> sp.Rational:
     """A value for `symbol` inside all of its assumptions: a witness outside them would refute nothing."""
     kind = _kind(symbol)
     for tries in range(50):
-        value = _value(kind, rng, attempt + tries)
-        if _admissible(symbol, value):
+        value = domains.draw(symbol, rng, attempt + tries)  # a declared interval or set (issue 13)
+        if value is None:
+            value = _value(kind, rng, attempt + tries)
+        if _admissible(symbol, value) and domains.contains(symbol, value):
             return value
     raise NotEvaluable(f"no sample value satisfies the assumptions of {symbol}")
 
@@ -307,6 +310,8 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
                     point[base[k]] = _sample(base[k], rng, round_ + k + 2)
         except NotEvaluable as exc:
             return NumericResult(reason=str(exc))
+        if not all(domains.contains(s, v, point) for s, v in point.items()):
+            continue  # an interval end that is another symbol (1 <= k <= K) excludes this point
         used: set = set(symbols)
         try:
             left = _instantiate(lhs, point, model, values, used)
@@ -400,3 +405,70 @@ def _missing_assumption(step: Step, lhs, rhs) -> str:
         if is_zero(normal_form(diff, ALL_RULES | {"algebra"}, [])):
             return f"holds only if {symbol.name} > 0, which is not declared (declare {symbol.name} = \"positive\")"
     return ""
+
+
+# -- for inequality steps (issue 13, klproof.check.inequality): one isolated entry point ------------
+
+@dataclass(frozen=True)
+class SignedPoint:
+    """lhs - rhs at one sampled point: its sign, certified or not, and what a witness needs."""
+
+    sign: int | None  # +1, -1, 0 (exactly zero), None (too close to call)
+    witness: Witness | None  # the point, as a witness would show it (built only where the sign is certified)
+
+
+def signed_points(lhs: sp.Expr, rhs: sp.Expr, seed: int, key: str, points: int = 6, digits: int = 30):
+    """Yield the certified sign of lhs - rhs at points inside the assumptions (and declared domains).
+
+    The same sampler, models and evaluation as `sample`; a sign counts only when two evaluations at
+    different precisions agree on a nonzero real value (for quadrature, one far above its error)."""
+    lhs, rhs = _vocabulary(lhs), _vocabulary(rhs)
+    whole = sp.Tuple(lhs, rhs)
+    families = _families(whole)
+    distribution_vars = {v for vs in families.values() for v in vs}
+    symbols, indexed = _free(whole)
+    rng = random.Random(f"{seed}:{key}")
+    for round_ in range(points * 3):
+        model = _model(families, rng)
+        point, values = {}, {}
+        try:
+            for s in symbols:
+                if s.name in distribution_vars:
+                    values[s.name] = rng.randrange(DOMAIN_SIZE)
+                else:
+                    point[s] = _sample(s, rng, round_)
+            for base in indexed:
+                for k in range(-1, 8):
+                    point[base[k]] = _sample(base[k], rng, round_ + k + 2)
+        except NotEvaluable:
+            return
+        if not all(domains.contains(s, v, point) for s, v in point.items()):
+            continue
+        used: set = set(symbols)
+        try:
+            left = _instantiate(lhs, point, model, values, used)
+            right = _instantiate(rhs, point, model, values, used)
+            if sp.expand(left - right) == 0 and not (left - right).has(sp.Integral):
+                sign = 0
+                diff = sp.Integer(0)
+            else:
+                lv, err_l = _evaluate(left, digits)
+                rv, err_r = _evaluate(right, digits)
+                low = (lv - rv).evalf(digits, maxn=digits * 12)
+                high = (lv - rv).evalf(2 * digits, maxn=digits * 24)
+                sign, diff = None, high
+                if low.is_real and high.is_real and low.is_number and high.is_number and low != 0 and high != 0 \
+                        and (low > 0) == (high > 0) and abs(low - high) <= abs(high) * sp.Float(10) ** (-(digits // 3)) \
+                        and abs(high) > 1000 * (err_l + err_r) and getattr(high, "_prec", 999) >= 10:
+                    sign = 1 if high > 0 else -1
+                if sign is not None and err_l + err_r:  # quadrature: again at twice the precision, must agree
+                    again = (_evaluate(left, 2 * digits)[0] - _evaluate(right, 2 * digits)[0]).evalf(2 * digits)
+                    if not again.is_real or abs(again - high) > abs(high) * sp.Float(10) ** (-(digits // 3)):
+                        sign = None
+                left, right = lv, rv
+        except (NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError):
+            continue
+        witness = None
+        if sign is not None:
+            witness = _witness({k: v for k, v in point.items() if k in used}, values, model, left, right, diff, digits)
+        yield SignedPoint(sign, witness)

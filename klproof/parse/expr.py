@@ -21,6 +21,7 @@ import sympy as sp
 
 from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
+from klproof.model import Related, Relation
 
 MAX_EXPRESSION_CHARS = 5_000
 MAX_NODES = 2_000
@@ -79,6 +80,9 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
                          "remove it; expressions are plain text")
     # one line with the same offsets: a multi-line string is one expression; leading blanks are skipped
     source = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    leading = _LEADING.match(source) if allow_equation else None
+    if leading:  # blanked out, so that offsets in the text stay the file's
+        source = " " * leading.end() + source[leading.end():]
     lead = len(source) - len(source.lstrip(" "))
     where = _Where(span, locate, lead)
     source = source[lead:]
@@ -102,7 +106,13 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
     if scope.nodes_read > MAX_FILE_NODES:
         raise ParseError(f"the expressions of this file have more than {MAX_FILE_NODES:,} parts in all", where.at(0),
                          "split the derivation into several files")
-    return _Translator(scope, where, source).top(tree.body, allow_equation)
+    value = _Translator(scope, where, source).top(tree.body, allow_equation)
+    if leading:
+        if isinstance(value, (tuple, Related)):
+            raise ParseError("a step that starts with a relation continues the chain; it cannot be an equation too",
+                             where.at(0), "write either '>= rhs' or 'lhs >= rhs'")
+        return Related(_LEADING_RELATION[leading.group(1)], None, value)
+    return value
 
 
 def _type_name(value) -> str:
@@ -260,11 +270,14 @@ class _Translator:
     def top(self, node: ast.AST, allow_equation: bool):
         if isinstance(node, ast.Compare):
             if not allow_equation:
-                raise self.error(node, "an equation is not allowed here", "write an expression without '=='")
-            if len(node.ops) != 1 or not isinstance(node.ops[0], ast.Eq):
-                raise self.error(node, "only equations 'lhs == rhs' are supported",
-                                 "inequalities and chained comparisons cannot be checked")
-            return (self.expr(node.left), self.expr(node.comparators[0]))
+                raise self.error(node, "an equation or inequality is not allowed here",
+                                 "write an expression without '==', '<=' or '>='")
+            if len(node.ops) != 1 or type(node.ops[0]) not in _RELATIONS:
+                raise self.error(node, "only one relation 'lhs == rhs', 'lhs <= rhs', 'lhs >= rhs', '<' or '>' "
+                                 "is supported", "a chained comparison a <= b <= c is two steps")
+            lhs, rhs = self.expr(node.left), self.expr(node.comparators[0])
+            relation = _RELATIONS[type(node.ops[0])]
+            return (lhs, rhs) if relation is Relation.EQ else Related(relation, lhs, rhs)
         return self.expr(node)
 
     def expr(self, node: ast.AST) -> sp.Expr:
@@ -476,6 +489,13 @@ class _Translator:
                              "use N(x, mu, sigma), NormalDiag(...) or a declared distribution such as Q(z|X)")
         return density, var
 
+
+_RELATIONS = {ast.Eq: Relation.EQ, ast.LtE: Relation.LE, ast.Lt: Relation.LT, ast.GtE: Relation.GE,
+              ast.Gt: Relation.GT}
+# A chain step may open with its relation to the previous expression: ">= E(log(g), q)".
+_LEADING = re.compile(r"^\s*(<=|>=|≤|≥|<|>)")
+_LEADING_RELATION = {"<=": Relation.LE, "≤": Relation.LE, ">=": Relation.GE, "≥": Relation.GE, "<": Relation.LT,
+                     ">": Relation.GT}
 
 _ARITHMETIC = {
     ast.Add: lambda a, b: a + b,

@@ -14,6 +14,7 @@ The file is data: nothing in it is executed, and every size is bounded.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -22,8 +23,9 @@ import sympy as sp
 
 from klproof.catalog import resolve_all
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
-from klproof.model import Chain, Derivation, Identity, Implication, Step
+from klproof.model import Bound, Chain, Derivation, Identity, Implication, Related, Relation, Step, compose, expression_text
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
+from klproof.vocabulary.domains import Bounded, DomainError, implied_assumptions, parse_domain
 from klproof.parse.expr import BUILTINS, CONSTANTS, MAX_EXPANDED_NODES, Scope, expanded_size, parse_expression
 
 MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
@@ -45,6 +47,7 @@ ASSUMPTION_WORDS = {
 TOP_KEYS = {"title", "source", "symbols", "families", "distributions", "definitions", "chain"}
 CHAIN_KEYS = {"title", "start", "latex", "step", "note"}
 STEP_KEYS = {"expr", "latex", "by", "note", "substitute", "numeric"}
+_DOMAIN = re.compile(r"\bin\s*(?:[(\[][^()\[\]]*[)\]]|\{[^{}]*\})")  # "in (0, 1]", "in {0, 1}"
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_\-]+")
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
@@ -417,8 +420,33 @@ class _Builder:
     def _symbols(self) -> None:
         for name, text in self._table("symbols").items():
             span = self._new_name("symbols", name)
-            self.scope.symbols[name] = sp.Symbol(name, **self._assumptions(text, span))
+            self.scope.symbols[name] = self._symbol(name, text, span)
             self.assumptions[name] = text
+
+    def _symbol(self, name: str, text, span: Span) -> sp.Symbol:
+        """A declared symbol; with an interval or set ("in (0, 1)", "0 < p < 1", "in {0, 1}"), a Bounded one."""
+        if not isinstance(text, str) or ("<" not in text and ">" not in text and not _DOMAIN.search(text)):
+            return sp.Symbol(name, **self._assumptions(text, span))
+        parts = _DOMAIN.findall(text)
+        rest = _DOMAIN.sub(",", text)
+        parts += [p for p in rest.split(",") if "<" in p or ">" in p or "≤" in p or "≥" in p]
+        words = ",".join(p for p in rest.split(",") if not ("<" in p or ">" in p or "≤" in p or "≥" in p))
+        kwargs = self._assumptions(words, span)
+        if len(parts) != 1:
+            raise ParseError(f"'{show(text)}' declares {len(parts)} intervals or sets for {name}; write one",
+                             span, f'e.g. {name} = "in (0, 1)" or "real, 0 < {name} < 1"')
+        try:
+            domain = parse_domain(parts[0], name, self.scope.symbols.get, bool(kwargs.get("integer")))
+        except DomainError as exc:
+            raise ParseError(f"cannot read the domain of {name}: {show(str(exc))}", span,
+                             'write e.g. "in (0, 1)", "in (0, 1]", "in {0, 1}", "real, 0 < p < 1" '
+                             'or "integer, 1 <= k <= K" (K declared above)') from None
+        implied = implied_assumptions(domain)
+        try:
+            return Bounded(name, domain, **{**kwargs, **implied})
+        except Exception:
+            raise ParseError(f"the assumptions '{show(text)}' of {name} contradict its domain", span,
+                             "drop the word that disagrees with the interval or set") from None
 
     def _families(self) -> None:
         for name, text in self._table("families").items():
@@ -522,6 +550,11 @@ class _Builder:
             start_span = self.span(table, start_key, header.line)
             start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
                                      locate=self._locate(table, start_key, chain[start_key]))
+            if isinstance(start, Related):
+                if start.lhs is None:
+                    raise ParseError("a chain's start cannot begin with a relation: there is nothing before it",
+                                     start_span, "write the first expression, then steps such as expr = \">= ...\"")
+                start = (start.lhs, start.rhs, start.relation)
             steps_raw = chain.get("step", [])
             if not isinstance(steps_raw, list) or (not steps_raw and not isinstance(start, tuple)):
                 raise ParseError("the chain has no steps", header,
@@ -531,12 +564,18 @@ class _Builder:
             steps: list[Step] = []
             start_text = str(chain[start_key])
             previous_eq = None  # (lhs, rhs, text) of the last equation in the chain
+            relation = Relation.EQ  # what the chain concludes so far
             if isinstance(start, tuple):  # a chain may open with an equation: check it as an identity
                 number += 1
+                opening = Relation.EQ if len(start) == 2 else start[2]
+                claim = Identity(*start) if opening is Relation.EQ else Bound(start[0], start[1], opening)
                 steps.append(Step(number=number, chain=title, text=start_text, previous_text="",
-                                  claim=Identity(*start), span=start_span, is_equation=True,
-                                  latex_source=start_key == "latex"))
-                previous_eq, current, current_text = (*start, start_text), start[1], start_text
+                                  claim=claim, span=start_span, is_equation=True,
+                                  latex_source=start_key == "latex", relation=opening))
+                relation = opening
+                start = start[:2]
+                previous_eq = (*start, start_text) if opening is Relation.EQ else None
+                current, current_text = start[1], start_text
             else:
                 current, current_text = start, start_text
             for s, step in enumerate(steps_raw):
@@ -546,12 +585,20 @@ class _Builder:
                 made = self._step(step, ("chain", c, "step", s), self.pos.steps[c][s], number, title,
                                   current, current_text, previous_eq)
                 steps.append(made)
-                if made.is_equation:
-                    previous_eq = (made.claim.lhs, made.claim.rhs, made.text)
+                if made.is_equation:  # an equation or inequality 'lhs R rhs' starts the composition afresh
+                    previous_eq = (made.claim.lhs, made.claim.rhs, made.text) if not isinstance(made.claim, Bound) \
+                        else None
+                    relation = made.relation
+                else:
+                    relation = self._compose(relation, made, steps)
                 current, current_text = made.claim.rhs, made.text
+                if made.relation is not Relation.EQ:
+                    current_text = expression_text(made.text)
+            steps = [dataclasses.replace(s, chain_relation=relation) for s in steps]
             chains.append(Chain(title=title, start_text=start_text,
                                 start=start[1] if isinstance(start, tuple) else start,
-                                span=start_span, steps=tuple(steps), start_is_equation=isinstance(start, tuple)))
+                                span=start_span, steps=tuple(steps), start_is_equation=isinstance(start, tuple),
+                                relation=relation))
         return tuple(chains)
 
     def _step(self, step, table: tuple, header_line: int, number: int, chain_title: str,
@@ -595,6 +642,15 @@ class _Builder:
         common = dict(number=number, chain=chain_title, text=str(step[key]), span=span, by=by,
                       by_text=by_text if isinstance(by_text, str) else ", ".join(by_text), note=note,
                       substitution=substitution, accept_numeric=accept_numeric, latex_source=key == "latex")
+        if isinstance(value, Related):
+            if "equation" in by:
+                raise ParseError("'both sides' applies to equations, not to inequalities", by_span,
+                                 "justify an inequality with a rule for bounds, e.g. by = \"Jensen\"")
+            if value.lhs is None:
+                return Step(previous_text=current_text, claim=Bound(current, value.rhs, value.relation),
+                            relation=value.relation, **common)
+            return Step(previous_text="", claim=Bound(value.lhs, value.rhs, value.relation), is_equation=True,
+                        relation=value.relation, **common)
         if isinstance(value, tuple):
             if "equation" in by and previous_eq is not None:
                 claim = Implication(previous_eq[0], previous_eq[1], value[0], value[1])
@@ -606,6 +662,16 @@ class _Builder:
         if "equation" in by:
             raise ParseError("'both sides' applies to equations", by_span, "write this step as an equation lhs == rhs")
         return Step(previous_text=current_text, claim=Identity(current, value), **common)
+
+    def _compose(self, relation: Relation, made: Step, steps: list[Step]) -> Relation:
+        """The chain's relation after `made`; an error when it concludes nothing (a >= b <= c)."""
+        composed = compose(relation, made.relation)
+        if composed is None:
+            earlier = next((s for s in reversed(steps[:-1]) if s.relation.direction == relation.direction), made)
+            raise ParseError(f"this step says {made.relation.symbol} after a {relation.symbol} step (line "
+                             f"{earlier.span.line}): the chain would conclude nothing about its first and last "
+                             "expressions", made.span, "start a new [[chain]] for the bound in the other direction")
+        return composed
 
     def _substitution(self, text, span: Span, locate=None):
         if not isinstance(text, str) or text.count("=") != 1 or "==" in text:

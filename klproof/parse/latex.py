@@ -40,6 +40,7 @@ import sympy as sp
 
 from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, did_you_mean
+from klproof.model import Related, Relation
 from klproof.parse.expr import (MAX_DEPTH, MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_INTEGER_DIGITS,
                                 MAX_NODES, Scope)
 
@@ -67,6 +68,9 @@ FUNCTIONS = {"log", "ln", "exp"}
 BAR = {"mid", "vert"}
 PARALLEL = {"|", "parallel", "Vert"}
 _TAG = re.compile(r"((\\q?quad|\\[,;:! ]|\s)*\\cdots\s*\(\s*[0-9A-Za-z.]{1,8}\s*\)|\\tag\*?\s*\{[^{}]{0,20}\})\s*(\\\\)?\s*$")
+_RELATION_TOKENS = {("char", "="): Relation.EQ, ("char", "<"): Relation.LT, ("char", ">"): Relation.GT,
+                    ("cmd", "le"): Relation.LE, ("cmd", "leq"): Relation.LE, ("cmd", "leqslant"): Relation.LE,
+                    ("cmd", "ge"): Relation.GE, ("cmd", "geq"): Relation.GE, ("cmd", "geqslant"): Relation.GE}
 _NAMEWORDS = {"log", "ln", "exp", "tr", "det", "diag", "sin", "cos", "tan", "max", "min", "lim", "sqrt", "KL"}
 
 
@@ -259,19 +263,30 @@ class _Parser:
             raise self.error(f"nested more than {MAX_DEPTH} levels deep", "split the step into smaller steps")
 
     # -- top ----------------------------------------------------------------
+    def relation(self) -> Relation | None:
+        """The relation token here (=, <, >, \\le, \\geq, ...), consumed; None if there is none."""
+        t = self.tok
+        found = _RELATION_TOKENS.get((t.kind, t.text))
+        if found is not None:
+            self.next()
+        return found
+
     def top(self):
-        if self.at("char", "="):  # a continuation line '= ...' or '&= ...'
-            self.next()
+        leading = self.relation()  # a continuation line '= ...', '&= ...', '\\geq ...'
         lhs = self.expr()
-        if self.at("char", "="):
-            self.next()
+        relation = self.relation()
+        if relation is not None:
+            if leading not in (None, Relation.EQ):
+                raise self.error("a step that starts with a relation cannot be an equation or inequality too",
+                                 "write either '\\geq rhs' or 'lhs \\geq rhs'")
             rhs = self.expr()
-            if self.at("char", "="):
-                raise self.error("more than one '='", "write one equation per step: a chain continues with '= ...' steps")
+            if self.relation() is not None:
+                raise self.error("more than one '=' or inequality sign", "write one relation per step: a chain continues with "
+                                 "'= ...' or '\\geq ...' steps")
             self.finish()
-            return lhs, rhs
+            return (lhs, rhs) if relation is Relation.EQ else Related(relation, lhs, rhs)
         self.finish()
-        return lhs
+        return lhs if leading in (None, Relation.EQ) else Related(leading, None, lhs)
 
     def finish(self):
         if not self.at("end"):
@@ -342,7 +357,7 @@ class _Parser:
             if self.integrals and self.is_differential():
                 return False
             return t.text not in {"over", "mid", "vert", "|", "parallel", "Vert", "cdot", "times", "rangle",
-                                  "right|", "sim", "}", "atop", "choose"}
+                                  "right|", "sim", "}", "atop", "choose"} and ("cmd", t.text) not in _RELATION_TOKENS
         return False
 
     def is_differential(self) -> bool:
@@ -513,7 +528,10 @@ class _Parser:
             raise self.error(f"\\{name} is not supported", "write the sum with \\sum_{j=1}^{J}")
         if name in ("over", "atop", "choose"):
             raise self.error(f"\\{name} must be inside braces with its numerator: {{a \\over b}}")
-        if name in ("neq", "le", "leq", "ge", "geq", "approx", "propto", "therefore", "because", "to", "rightarrow"):
+        if name in ("le", "leq", "ge", "geq", "leqslant", "geqslant"):
+            raise self.error(f"\\{name} may appear once, between the two sides or at the start of a step",
+                             "write 'lhs \\geq rhs' or, continuing a chain, '\\geq rhs'")
+        if name in ("neq", "approx", "propto", "therefore", "because", "to", "rightarrow"):
             raise self.error(f"\\{name} is not supported", "a step is one expression or one equation a = b")
         raise self.error(f"unknown command \\{name}",
                          "klproof reads the commands listed in the README (LaTeX input); others are errors, not symbols")

@@ -44,7 +44,7 @@ def render_explanation(step: Step, attempt, verdict: Verdict) -> RenderableType:
     label, style = STYLE[verdict.status]
     lines: list[RenderableType] = [
         Text.assemble((f"{info.path}:{info.line}", "bold"), f"  step {info.number}", "  ", (info.chain, "italic")),
-        Text(f"  claim:  {info.text if info.is_equation else info.previous_text + '  =  ' + info.text}"),
+        Text(f"  claim:  {info.text if info.is_equation else f'{info.previous_text}  {info.relation.symbol}  {info.expression}'}"),
     ]
     if info.by_text:
         lines.append(Text(f"  by:     {info.by_text}"))

@@ -21,6 +21,8 @@ def verdict_dict(verdict: Verdict) -> dict:
         "text": info.text,
         "previous": info.previous_text,
         "by": info.by_text,
+        "relation": info.relation.value,
+        "chain_relation": info.chain_relation.value,
         "note": info.note,
         "status": verdict.status.value,
         "passed": verdict.passed,

@@ -22,7 +22,7 @@ from sympy.printing.latex import LatexPrinter
 
 from klproof import vocabulary as C
 from klproof.errors import KlproofError, Span
-from klproof.model import Chain, Derivation, Identity, Implication, Step
+from klproof.model import Bound, Chain, Derivation, Identity, Implication, Relation, Step, expression_text
 from klproof.parse.expr import Scope
 from klproof.verdict import Report, Status, Verdict
 
@@ -558,7 +558,7 @@ def comment_text(text: str) -> str:
 class ExportLine:
     """One line of a chain in an export."""
 
-    relation: str  # "" for the first line, else "=" (or the relation as shown)
+    relation: str  # "" for the first line, else the relation as LaTeX: "=", "\\le", "\\ge", "<", ">"
     lhs: str | None
     tex: str
     where: str  # path:line
@@ -572,6 +572,7 @@ class ExportLine:
 class ExportChain:
     title: str
     lines: tuple[ExportLine, ...]
+    relation: Relation = Relation.EQ  # what the chain concludes
 
 
 def _verdicts_for(derivation: Derivation, report: Report) -> dict[int, Verdict]:
@@ -610,22 +611,30 @@ def export_chains(derivation: Derivation, report: Report) -> tuple[ExportChain, 
             lines.append(ExportLine("", None, r.tex, f"{chain.span.path}:{chain.span.line}", "", "", None))
         for step in steps:
             lines.append(_step_line(step, derivation, scope, verdicts.get(step.number)))
-        chains.append(ExportChain(chain.title, tuple(lines)))
+        chains.append(ExportChain(chain.title, tuple(lines), chain.relation))
     return tuple(chains)
 
 
 def _step_line(step: Step, derivation: Derivation, scope: Scope, verdict: Verdict | None) -> ExportLine:
     claim = step.claim
     where = f"{step.span.path}:{step.span.line}"
+    rel = step.relation.latex
     if step.is_equation:
         expected = (claim.lhs, claim.rhs)
-        r = render_expression(step.text, expected, derivation, scope, step.latex_source)
+        text = step.text
+        if isinstance(claim, Bound) and step.latex_source:  # read back as an equation: the sides are what counts
+            text = _LATEX_RELATION.sub("=", text, count=1)
+        r = render_expression(text, expected, derivation, scope, step.latex_source)
         if r.lhs is None:  # verbatim: the whole equation is one text
             return ExportLine("", None, r.tex, where, step.by_text, step.note, verdict, isinstance(claim, Implication))
-        return ExportLine("=", r.lhs, r.tex, where, step.by_text, step.note, verdict, isinstance(claim, Implication))
-    assert isinstance(claim, Identity)
-    r = render_expression(step.text, claim.rhs, derivation, scope, step.latex_source)
-    return ExportLine("=", None, r.tex, where, step.by_text, step.note, verdict)
+        return ExportLine(rel, r.lhs, r.tex, where, step.by_text, step.note, verdict, isinstance(claim, Implication))
+    assert isinstance(claim, (Identity, Bound))
+    text = expression_text(step.text) if isinstance(claim, Bound) else step.text
+    r = render_expression(text, claim.rhs, derivation, scope, step.latex_source)
+    return ExportLine(rel, None, r.tex, where, step.by_text, step.note, verdict)
+
+
+_LATEX_RELATION = re.compile(r"\\(?:leqslant|geqslant|leq|geq|le|ge)(?![A-Za-z])|<|>")
 
 
 def is_verified(verdict: Verdict | None) -> bool:
@@ -670,8 +679,8 @@ def _annotation(line: ExportLine, marks: bool) -> str:
 
 def _relation(line: ExportLine) -> str:
     if line.verdict is not None and not is_verified(line.verdict):
-        return "\\overset{?}{=}"
-    return "="
+        return "\\overset{?}{" + line.relation + "}"
+    return line.relation
 
 
 ROW_WIDTH = 80  # visible characters that fit on a row of an A4 page with 2 cm margins
@@ -837,8 +846,12 @@ def render_latex(derivation: Derivation, report: Report, standalone: bool = Fals
             body.append(f"{{{size}" if size else "{")
             body.append(render_align(chain, tags, marks))
             body.append("}")
+            if chain.relation is not Relation.EQ:
+                body.append(f"The chain concludes: first expression ${chain.relation.latex}$ last expression.")
         else:
             body.append(f"% {comment_text(chain.title)}")
+            if chain.relation is not Relation.EQ:
+                body.append(f"% the chain concludes: first expression {chain.relation.value} last expression")
             body.append(render_align(chain, tags, marks))
     if not standalone:
         return "\n".join(body) + "\n"

@@ -6,7 +6,7 @@ renderings: every formula is the one klproof checked, re-read to make sure.
 
 from __future__ import annotations
 
-from klproof.model import Derivation
+from klproof.model import Derivation, Relation
 from klproof.report.latex import ExportChain, _assumption_lines, export_chains, is_verified, verdict_word
 from klproof.verdict import Report
 
@@ -29,7 +29,7 @@ def _chain_block(chain: ExportChain) -> list[str]:
                 continue
             rows.append(f"&{line.tex}")
             continue
-        rel = "=" if is_verified(line.verdict) else "\\overset{?}{=}"
+        rel = line.relation if is_verified(line.verdict) else "\\overset{?}{" + line.relation + "}"
         if line.lhs is not None:
             rows.append(f"{line.lhs} &{rel} {line.tex}")
         elif line.relation == "":
@@ -63,6 +63,8 @@ def render_markdown(derivation: Derivation, report: Report) -> str:
         out += ["", f"## {_md(chain.title)}", ""]
         out += _chain_block(chain)
         out.append("")
+        if chain.relation is not Relation.EQ:
+            out += [f"The chain concludes: first expression {chain.relation.symbol} last expression.", ""]
         for line in chain.lines:
             if line.verdict is None:
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from klproof.model import Relation
 from klproof.verdict import FileReport, Report, Status, Verdict
 
 STYLE = {
@@ -44,12 +45,14 @@ def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
         info = verdict.step
         if info.chain != chain:
             chain = info.chain
-            lines.append(Text(f"  {chain}", style="italic"))
+            concludes = f"  (concludes {info.chain_relation.symbol})" if info.chain_relation is not Relation.EQ else ""
+            lines.append(Text(f"  {chain}{concludes}", style="italic"))
         label, style = STYLE[verdict.status]
         method = _clip(verdict.method, 55) + " (cached)" if verdict.cached else _clip(verdict.method, 64)
         lines.append(Text.assemble(f"  {info.number:>3}  line {info.line:<4} ", (f"{label:<10}", style),
                                    f" {method:<64} ", (f"{_ms(verdict.seconds):>7}", "dim")))
-        relation = "" if info.is_equation or info.text.lstrip().startswith("=") else "= "  # LaTeX steps may say "=" themselves
+        relation = "" if info.is_equation or info.relation is not Relation.EQ or info.text.lstrip().startswith("=") \
+            else "= "  # LaTeX steps may say "=" themselves; an inequality step starts with its relation
         by = f"   [by: {info.by_text}]" if info.by_text else ""
         lines.append(Text.assemble(f"       {relation}{_clip(info.text, 100)}", (by, "dim")))
         if verdict.status is not Status.PROVED or verbose:
@@ -79,7 +82,8 @@ def render_explanation(verdict: Verdict) -> RenderableType | None:
         lines.append(Text(f"{where}: step {info.number}: {verdict.detail}", style="dim"))
     else:
         lines.append(Text.assemble((f"{where}: ", "bold"), (label, style), f" step {info.number}"))
-        claim = info.text if info.is_equation else f"{_clip(info.previous_text, 200)}  =  {_clip(info.text, 200)}"
+        claim = info.text if info.is_equation else \
+            f"{_clip(info.previous_text, 200)}  {info.relation.symbol}  {_clip(info.expression, 200)}"
         lines.append(Text(f"  claim:     {claim}"))
     if verdict.witness:
         w = verdict.witness

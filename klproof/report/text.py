@@ -22,7 +22,8 @@ def _one_line(text: str, limit: int = 400) -> str:
 
 def claim_text(verdict: Verdict) -> str:
     info = verdict.step
-    return info.text if info.is_equation else f"{_one_line(info.previous_text)}  =  {_one_line(info.text)}"
+    return info.text if info.is_equation else \
+        f"{_one_line(info.previous_text)}  {info.relation.symbol}  {_one_line(info.expression)}"
 
 
 def headline(verdict: Verdict) -> str:
