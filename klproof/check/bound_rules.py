@@ -13,7 +13,7 @@ engine proves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -34,7 +34,8 @@ def lower(e: sp.Expr, strict: bool = False) -> set[str] | None:
     KL divergences (Gibbs), E, Σ and ∫ of something nonnegative."""
     if e == 0:
         return None if strict else set()
-    if e.is_positive or (not strict and e.is_nonnegative) or domains.sign(e) == 1:
+    if e.is_positive or (not strict and e.is_nonnegative) or domains.sign(e) == 1 \
+            or (not strict and domains.nonnegative(e)):
         return {"nonnegative_terms"}
     if isinstance(e, C.KL):
         return None if strict else {"gibbs"}
@@ -56,11 +57,17 @@ def lower(e: sp.Expr, strict: bool = False) -> set[str] | None:
         if strict and not any(lower(t, True) is not None for t in e.args):
             return None
         return set().union(*parts)
-    if e.is_Mul:
-        parts = [lower(f, strict) for f in e.args]
-        if any(p is None for p in parts):
-            return None
-        return set().union(*parts) | {"nonnegative_terms"}
+    if e.is_Mul:  # each factor >= 0 or <= 0, an even number of them <= 0
+        found, negatives = {"nonnegative_terms"}, 0
+        for factor in e.args:
+            part = lower(factor, strict)
+            if part is None and _nonpositive(factor, strict):
+                part = {"nonnegative_terms"}
+                negatives += 1
+            if part is None:
+                return None
+            found |= part
+        return found if negatives % 2 == 0 else None
     if e.is_Pow:
         base, exponent = e.as_base_exp()
         if exponent.is_integer and exponent.is_even and base.is_real:
@@ -69,6 +76,15 @@ def lower(e: sp.Expr, strict: bool = False) -> set[str] | None:
         if found is not None and exponent.is_real and (strict or exponent.is_nonnegative):
             return found | {"nonnegative_terms"}
     return None
+
+
+def _nonpositive(e: sp.Expr, strict: bool) -> bool:
+    """e <= 0 (< 0 when strict), without recursing through lower(-e) (which would come back here)."""
+    if e.is_negative or (not strict and e.is_nonpositive) or domains.sign(e) == -1:
+        return True
+    if e.is_Add:
+        return lower(sp.expand(-e), strict) is not None
+    return not strict and domains.nonnegative(-e)
 
 
 def _unbound(e: sp.Expr, var) -> sp.Expr:
@@ -126,7 +142,7 @@ def outer(phi: str, e: sp.Expr) -> sp.Expr | None:
 def _argument_ok(phi: str, g: sp.Expr) -> bool:
     """Jensen's side condition on the argument: log needs g > 0, sqrt g >= 0, exp and x^2 a real g."""
     if phi == "log":
-        return g.is_positive is True or domains.sign(g) == 1
+        return g.is_positive is True or domains.sign(g) == 1 or lower(g, strict=True) is not None
     if phi == "sqrt":
         return lower(g) is not None
     return g.is_real is True
@@ -136,8 +152,8 @@ def _argument_ok(phi: str, g: sp.Expr) -> bool:
 class Prover:
     """Proves big >= small by the rules above; `equal(a, b)` is the equality engine (a == b proved)."""
 
-    equal: object
-    used: list[str] = field(default_factory=list)
+    equal: object  # (a, b) -> a == b proved by the equality rules
+    normalize: object = None  # e -> e rewritten by the equality rules (KL kept), or None to skip
 
     def ge(self, big: sp.Expr, small: sp.Expr, strict: bool = False, depth: int = 0) -> set[str] | None:
         if depth > MAX_DEPTH:
@@ -158,7 +174,11 @@ class Prover:
     # -- big - small is a sum of nonnegative terms ---------------------------------------
     def difference(self, big, small, strict, depth):
         d = big - small
-        for form in (d, sp.expand(d)):
+        forms = [d, sp.expand(d)]
+        if self.normalize is not None:
+            forms.append(self.normalize(d))
+        forms += [sp.factor_terms(f) for f in forms[1:]]  # x log q - log q = (x - 1) log q: a product of signs
+        for form in forms:
             found = lower(form, strict)
             if found is not None:
                 return found
@@ -262,6 +282,12 @@ class Prover:
         if eb is not None and es is not None and eb[1:] == es[1:] and not strict:
             point = sp.Dummy(str(eb[2]), real=True)  # pointwise, wherever the density's variable goes
             found = self.ge(eb[0].xreplace({eb[2]: point}), es[0].xreplace({eb[2]: point}), strict, depth + 1)
+            if found is not None:
+                return found | {"monotonicity"}
+        roots = any(n.is_Pow and n.exp.is_Rational and n.exp.q == 2 for n in sp.preorder_traversal(sp.Tuple(big, small)))
+        if roots and lower(small) is not None and lower(big) is not None:
+            # both sides >= 0: a >= b follows from a^2 >= b^2 (square roots go away)
+            found = self.ge(sp.expand(big**2), sp.expand(small**2), strict, depth + 1)
             if found is not None:
                 return found | {"monotonicity"}
         common = set(sp.Mul.make_args(big)) & set(sp.Mul.make_args(small))

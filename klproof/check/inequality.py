@@ -38,6 +38,14 @@ def equal(a: sp.Expr, b: sp.Expr) -> bool:
     return bool(back) and is_zero(normal_form(a2 - b2, ALL, []))
 
 
+def normalize(e: sp.Expr) -> sp.Expr:
+    """e rewritten by the equality rules, KL terms kept (they are >= 0 as they stand), with the declared
+    domains' positive sums as placeholders while the rules run."""
+    (atomized,), back = domains.atomize(e)
+    done = normal_form(atomized, ALL - {"kl_definition", "kl_product"}, [])
+    return done.xreplace(back) if back else done
+
+
 def prove_on_domains(step: Step) -> Attempt | None:
     """The equality engine on the step with sums that are positive on the declared domains made positive
     placeholders; None when the step has no such sum."""
@@ -47,7 +55,13 @@ def prove_on_domains(step: Step) -> Attempt | None:
     if not back:
         return None
     attempt = prove(replace(step, claim=replace(claim, **dict(zip(names, values)))), allow_simplify=False)
-    return attempt if attempt.proved else None
+    if attempt.proved:
+        return attempt
+    if attempt.residual_expr is not None:  # what is left may cancel once the sums are back: sqrt((1-p)^2) - (1-p)
+        fired: list[str] = list(attempt.rules)
+        if is_zero(normal_form(attempt.residual_expr.xreplace(back), ALL, fired)):
+            return Attempt(True, tuple(fired), attempt.stage)
+    return None
 
 
 def sides(claim: Bound) -> tuple[sp.Expr, sp.Expr]:
@@ -58,7 +72,7 @@ def sides(claim: Bound) -> tuple[sp.Expr, sp.Expr]:
 def prove_bound(step: Step) -> Attempt:
     claim = step.claim
     big, small = sides(claim)
-    found = Prover(equal).ge(big, small, claim.relation.strict)
+    found = Prover(equal, normalize).ge(big, small, claim.relation.strict)
     if found is None:
         residual = show(sp.expand(big - small)) if not (big - small).has(sp.Integral) else show(big - small)
         return Attempt(False, (), "all rules", residual=f"{residual} (claimed {'>' if claim.relation.strict else '>='} 0)")
@@ -113,7 +127,7 @@ def diagnose(step: Step, agreed: int, only_equal: bool) -> str:
         return f"the sides are equal at this point: it holds with {weak.symbol} at best, not {wrote.symbol}"
     big, small = sides(claim)
     try:
-        if Prover(equal).ge(small, big) is not None:
+        if Prover(equal, normalize).ge(small, big) is not None:
             return f"holds with {other.symbol}, not {wrote.symbol} (the reverse is proved)"
     except Exception:  # a diagnosis is a courtesy; the witness stands without it
         pass

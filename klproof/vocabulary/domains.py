@@ -307,6 +307,30 @@ def _corners(symbols) -> list[dict] | None:
     return [dict(zip(symbols, combo)) for combo in itertools.product(*axes)]
 
 
+def nonnegative(e: sp.Expr) -> bool:
+    """e >= 0 on the declared domains: multilinear in its interval symbols and >= 0 at every corner
+    (a convex combination of the corner values), or SymPy knows it."""
+    if e.is_nonnegative:
+        return True
+    symbols = sorted(e.free_symbols, key=lambda s: s.name)
+    if not symbols or not all(isinstance(s, sp.Symbol) and domain_of(s) is not None for s in symbols):
+        return False
+    interval_symbols = [s for s in symbols if isinstance(domain_of(s), Interval)]
+    try:
+        if interval_symbols and any(d > 1 for m in sp.Poly(e, *interval_symbols).monoms() for d in m):
+            return False
+    except sp.PolynomialError:
+        return False
+    corners = _corners(symbols)
+    if corners is None:
+        return False
+    for corner in corners:
+        value = e.xreplace({s: v for s, (v, _) in corner.items()})
+        if not (value.is_Rational and value >= 0):
+            return False
+    return True
+
+
 def _sign_by_corners(e: sp.Expr) -> int | None:
     """+1 / -1 if e is multilinear in its interval symbols and provably > 0 / < 0 on their box.
 
@@ -397,6 +421,23 @@ def sign(e: sp.Expr, depth: int = 0) -> int | None:
     return None
 
 
+def _bound_variables(*exprs: sp.Expr) -> set:
+    from klproof import vocabulary as C  # the vocabulary package imports this module's neighbours
+
+    out: set = set()
+    for e in exprs:
+        for n in sp.preorder_traversal(e):
+            if isinstance(n, (sp.Integral, sp.Sum, sp.Product)):
+                out.update(limit[0] for limit in n.limits)
+            elif isinstance(n, (C.LatentSum,)):
+                out.add(n.args[1])
+            elif isinstance(n, (C.Expectation, C.KL)):
+                out.add(n.args[2])
+            elif isinstance(n, C.NormalDiag):
+                out.add(n.args[3])
+    return out
+
+
 def atomize(*exprs: sp.Expr) -> tuple[tuple[sp.Expr, ...], dict]:
     """exprs with each sum under a log or a non-integer power that is positive (negative) on the declared domains
     but not to SymPy replaced by a positive placeholder P (by -P); and the map back {P: the sum}.
@@ -423,8 +464,10 @@ def atomize(*exprs: sp.Expr) -> tuple[tuple[sp.Expr, ...], dict]:
         seen[add] = out
         return out
 
+    bound = _bound_variables(*exprs)  # a symbol bound by a binder ranges over the binder's range, not its domain
+
     def inside(sub: sp.Expr) -> sp.Expr:
-        return sub.replace(lambda n: n.is_Add and not n.is_positive and not n.is_negative
+        return sub.replace(lambda n: n.is_Add and not n.is_positive and not n.is_negative and not (n.free_symbols & bound)
                            and any(domain_of(s) is not None for s in n.free_symbols), placeholder)
 
     def rewrite(n):
@@ -433,6 +476,14 @@ def atomize(*exprs: sp.Expr) -> tuple[tuple[sp.Expr, ...], dict]:
         base, exponent = n.as_base_exp()
         return sp.Pow(inside(base), exponent)
 
+    def absolute(n: sp.Abs) -> sp.Expr:  # |a| = a or -a where the domains decide a's sign
+        s = sign(n.args[0]) if not (n.args[0].free_symbols & bound) else None
+        if s is None:
+            return n
+        back[sp.Dummy("abs")] = n  # marks that something changed
+        return s * n.args[0]
+
+    out = tuple(e.replace(lambda n: isinstance(n, sp.Abs), absolute) for e in exprs)
     out = tuple(e.replace(lambda n: isinstance(n, sp.log) or (n.is_Pow and not n.exp.is_integer), rewrite)
-                for e in exprs)
+                for e in out)
     return out, back
