@@ -87,6 +87,12 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
              ("nonnegative", "squares are nonnegative", "square is nonnegative", "drop a nonnegative term",
               "positive terms", "sum of squares"),
              conditions=("each term's sign is proved from the declared assumptions and intervals",)),
+    RuleInfo("intervals", "declared intervals", "a sum that the declared intervals and sets make positive "
+             "(1 - p for p in (0, 1), 1 - a b for a, b in (0, 1)) is positive for the other rules; |a| = a where a >= 0",
+             ("interval", "domain", "domains", "0 < p < 1"),
+             conditions=("the sum is multilinear in symbols with finite declared intervals or sets and positive at "
+                         "every corner (or factors into such sums)", "no symbol of the sum is bound by an integral, "
+                         "sum or expectation")),
     RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
 )}
 

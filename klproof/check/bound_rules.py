@@ -278,6 +278,15 @@ class Prover:
             found = self.ge(a, b, strict, depth + 1)
             if found is not None:
                 return found | {"monotonicity"}
+        terms = sp.Add.make_args(sp.expand(big - small))
+        logs = [t for t in terms if isinstance(t, sp.log)]
+        minus = [-t for t in terms if isinstance(-t, sp.log)]
+        if len(terms) == 2 and len(logs) == 1 and len(minus) == 1:  # log a - log b >= 0 from a >= b
+            a, b = logs[0].args[0], minus[0].args[0]
+            if _argument_ok("log", a) and _argument_ok("log", b):
+                found = self.ge(a, b, strict, depth + 1)
+                if found is not None:
+                    return found | {"monotonicity"}
         eb, es = as_expectation(big), as_expectation(small)
         if eb is not None and es is not None and eb[1:] == es[1:] and not strict:
             point = sp.Dummy(str(eb[2]), real=True)  # pointwise, wherever the density's variable goes

@@ -56,11 +56,11 @@ def prove_on_domains(step: Step) -> Attempt | None:
         return None
     attempt = prove(replace(step, claim=replace(claim, **dict(zip(names, values)))), allow_simplify=False)
     if attempt.proved:
-        return attempt
+        return replace(attempt, rules=attempt.rules + ("intervals",))
     if attempt.residual_expr is not None:  # what is left may cancel once the sums are back: sqrt((1-p)^2) - (1-p)
         fired: list[str] = list(attempt.rules)
         if is_zero(normal_form(attempt.residual_expr.xreplace(back), ALL, fired)):
-            return Attempt(True, tuple(fired), attempt.stage)
+            return Attempt(True, tuple(fired) + ("intervals",), attempt.stage)
     return None
 
 
