@@ -95,8 +95,9 @@ def check_bound(step: Step, options: Options):
         claim = step.claim
         want = claim.relation.direction  # sign lhs - rhs must have (0 allowed unless strict)
         agreed, reverse, witness, zero_witness = 0, 0, None, None
+        # twice the points of an identity: an inequality may fail only near an end of an interval
         for point in signed_points(claim.lhs, claim.rhs, options.seed, f"{step.number}:{step.text}",
-                                   options.points, options.digits):
+                                   2 * options.points, options.digits):
             if point.sign is None:
                 continue
             if point.sign == -want:
@@ -106,15 +107,15 @@ def check_bound(step: Step, options: Options):
                 zero_witness = zero_witness or point.witness
             else:
                 agreed += 1
-            if witness is not None and reverse >= 3 or agreed >= options.points and witness is None:
+            if witness is not None and reverse >= 3 or agreed >= 2 * options.points and witness is None:
                 break
         if witness is not None or zero_witness is not None:
             numeric = NumericResult(witness=witness or zero_witness,
                                     diagnosis=diagnose(step, agreed, witness is None))
-        elif agreed >= options.points:
+        elif agreed >= 2 * options.points:
             numeric = NumericResult(evidence=NumericEvidence(points=agreed, digits=options.digits, seed=options.seed))
         else:
-            numeric = NumericResult(reason=f"the sides could be compared at only {agreed} of {options.points} points")
+            numeric = NumericResult(reason=f"the sides could be compared at only {agreed} of {2 * options.points} points")
     return decide(step, attempt, numeric, time.perf_counter() - started)
 
 

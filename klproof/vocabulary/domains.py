@@ -235,11 +235,13 @@ def _inside(d: Domain, value: sp.Rational, point: dict) -> bool:
 
 
 def contains(symbol, value, point: dict | None = None) -> bool:
-    """value lies in symbol's domain (with the other values of `point` for symbolic ends); True without a domain."""
+    """value lies in symbol's domain; True without a domain. Ends that are other symbols (k <= K) are checked
+    only with `point`, the values of the whole sample point, and then must have a value there."""
     d = domain_of(symbol)
     if d is None:
         return True
-    point = point or {}
+    if point is None:
+        return _inside(d, value, {})
     if isinstance(d, Interval):
         for end in (d.lo, d.hi):
             if end is not None and end.free_symbols and not end.xreplace(point).is_number:
@@ -266,8 +268,8 @@ def draw(symbol, rng: random.Random, attempt: int) -> sp.Rational | None:
             return None
         return sp.Integer(candidates[attempt] if attempt < len(candidates) else rng.choice(candidates))
     if lo is not None and hi is not None:
-        simple = [Fraction(1, 2), Fraction(1, 4), Fraction(3, 4), Fraction(1, 3), Fraction(2, 3), Fraction(1, 10),
-                  Fraction(9, 10)]
+        simple = [Fraction(1, 2), Fraction(1, 4), Fraction(3, 4), Fraction(1, 10), Fraction(9, 10), Fraction(1, 3),
+                  Fraction(2, 3), Fraction(1, 100), Fraction(99, 100)]  # near the ends too: bounds often fail there
         t = simple[attempt] if attempt < len(simple) else Fraction(rng.randint(1, 99), 100)
         value = lo + (hi - lo) * sp.Rational(t.numerator, t.denominator)
         if not d.lo_open and attempt == len(simple):
