@@ -168,8 +168,13 @@ def _explain_in_worker(step, options):
     """(Attempt with its intermediate forms, Verdict) for one step; runs in a worker process."""
     from klproof.check.decide import check_step
     from klproof.check.engine import prove
+    from klproof.model import Bound
     from klproof.printing import show
 
+    if isinstance(step.claim, Bound):  # an inequality: the rules for bounds (they record no intermediate forms)
+        from klproof.check.inequality import prove_bound
+
+        return prove_bound(step), check_step(step, options)
     return prove(step, record_forms=True, form_text=show), check_step(step, options)
 
 

@@ -176,6 +176,9 @@ def test_domain_spellings(text, expected):
     ("0 < t < 1", "write a bound on s"),
     ("1 < s > 0", "two-sided bound"),
     ("in {a, 1}", "not a number"),
+    ("in (0, 1/0)", "division by zero"),
+    ("in (0, " + "9" * 500 + ")", "too long"),
+    ("in {" + ", ".join(map(str, range(40))) + "}", "1 to 32 values"),
 ])
 def test_bad_domains_are_errors_with_a_hint(text, message):
     with pytest.raises(ParseError) as info:

@@ -27,7 +27,7 @@ from typing import Callable
 import sympy as sp
 
 MAX_SET = 32  # values in a finite set
-MAX_CORNERS = 4_096  # points enumerated by the sign oracle
+MAX_CORNERS = 256  # points enumerated by the sign oracle
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,9 @@ def _bound(text: str, lookup: Callable[[str], sp.Expr | None]) -> sp.Expr | None
         sign, number, denominator = match.groups()
         if len(text) > 40:
             raise DomainError(f"the number '{text[:20]}...' is too long")
-        value = Fraction(number) / (int(denominator) if denominator else 1)
-        if denominator == "0" or (denominator and int(denominator) == 0):
+        if denominator and int(denominator) == 0:
             raise DomainError("division by zero in an interval end")
+        value = Fraction(number) / (int(denominator) if denominator else 1)
         return sp.Rational(-value if sign else value)
     found = lookup(text)
     if found is None:
