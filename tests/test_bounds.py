@@ -186,6 +186,17 @@ def test_bad_domains_are_errors_with_a_hint(text, message):
     assert message in info.value.message and info.value.hint
 
 
+def test_intervals_on_families_and_distribution_variables_are_refused():
+    text = 'title = "t"\n[symbols]\nz = "in {0, 1}"\nX = "real"\n[distributions]\nP = ["z", "X"]\n' \
+           '[[chain]]\nstart = "X"\n[[chain.step]]\nexpr = "X"\n'
+    with pytest.raises(ParseError, match="distribution's variable"):
+        read_derivation("t.toml", text.encode())
+    text = 'title = "t"\n[families]\nm = "in (0, 1)"\n[symbols]\nX = "real"\n[[chain]]\nstart = "X"\n' \
+           '[[chain.step]]\nexpr = "X"\n'
+    with pytest.raises(ParseError, match="family m"):
+        read_derivation("t.toml", text.encode())
+
+
 def test_cache_key_and_equality_tell_domains_apart():
     one = read("s", [("s", "")], symbols={"s": "in (0, 1)"}).symbols["s"]
     two = read("s", [("s", "")], symbols={"s": "in (0, 2)"}).symbols["s"]
@@ -311,3 +322,17 @@ def test_acceptance_files_pass_and_their_false_variants_are_refuted():
     assert result.returncode == 1 and steps and all(s["status"] == "refuted" for s in steps)
     points = {k: sp.Rational(v) for s in steps for k, v in s["witness"]["point"] if k in ("p", "alpha_t", "alpha_s")}
     assert points and all(0 < v < 1 for v in points.values())
+
+
+ATOMS = ["p", "1 - p", "p*b", "1 - p*b", "log(p)", "log(1 - p)", "(x - y)**2", "exp(x)", "bit", "1 - bit",
+         "sqrt(p)", "u", "x", "KL(Q(z|X), P(z|X))"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(terms=st.lists(st.tuples(st.integers(-2, 2), st.sampled_from(ATOMS)), min_size=1, max_size=4),
+       relation=st.sampled_from([">=", ">", "<=", "<"]))
+def test_proof_and_certified_witness_never_disagree(terms, relation):
+    """Random sums of signed atoms against 0: a proof that a witness contradicts is an unsound rule."""
+    expr = " + ".join(f"({c})*({a})" for c, a in terms)
+    verdict = verdict_of(expr, f"{relation} 0", "", Options(cross_check=True, points=4))
+    assert verdict.status is not Status.ERROR, (expr, relation, verdict.witness)

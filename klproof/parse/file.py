@@ -451,6 +451,9 @@ class _Builder:
     def _families(self) -> None:
         for name, text in self._table("families").items():
             span = self._new_name("families", name)
+            if isinstance(text, str) and (_DOMAIN.search(text) or any(c in text for c in "<>≤≥")):
+                raise ParseError(f"an interval or set for the family {name} is not supported", span,
+                                 "declare its sign (positive, nonnegative, ...), or use plain symbols with intervals")
             self.scope.families[name] = sp.IndexedBase(name, **self._assumptions(text, span))
             self.assumptions[name + "[j]"] = text
 
@@ -464,6 +467,11 @@ class _Builder:
                 if v not in self.scope.symbols:
                     raise ParseError(f"variable '{show(v)}' of distribution {name} is not declared", span,
                                      "declare it under [symbols]; " + did_you_mean(v, list(self.scope.symbols)))
+            bounded = [v for v in variables if isinstance(self.scope.symbols[v], Bounded)]
+            if bounded:  # the random finite models give a distribution's variables values 0, 1, 2
+                raise ParseError(f"the variable {bounded[0]} of distribution {name} has an interval or set, which a "
+                                 "distribution's variable cannot have yet", span,
+                                 f"declare {bounded[0]} as \"real\" (its values are the distribution's support)")
             if len(set(variables)) != len(variables):
                 raise ParseError(f"distribution {name} lists a variable twice", span, f'e.g. {name} = ["z", "X"]')
             self.scope.distributions[name] = tuple(variables)
