@@ -25,7 +25,8 @@ from klproof.catalog import resolve_all
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
 from klproof.model import Bound, Chain, Derivation, Identity, Implication, Related, Relation, Step, compose, expression_text
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
-from klproof.vocabulary.domains import Bounded, DomainError, implied_assumptions, parse_domain
+from klproof.vocabulary.domains import (Bounded, DomainError, declares_domain, implied_assumptions, parse_domain,
+                                        split_declaration)
 from klproof.parse.expr import BUILTINS, CONSTANTS, MAX_EXPANDED_NODES, Scope, expanded_size, parse_expression
 
 MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
@@ -47,7 +48,6 @@ ASSUMPTION_WORDS = {
 TOP_KEYS = {"title", "source", "symbols", "families", "distributions", "definitions", "chain"}
 CHAIN_KEYS = {"title", "start", "latex", "step", "note"}
 STEP_KEYS = {"expr", "latex", "by", "note", "substitute", "numeric"}
-_DOMAIN = re.compile(r"\bin\s*(?:[(\[][^()\[\]]*[)\]]|\{[^{}]*\})")  # "in (0, 1]", "in {0, 1}"
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_\-]+")
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
@@ -425,12 +425,9 @@ class _Builder:
 
     def _symbol(self, name: str, text, span: Span) -> sp.Symbol:
         """A declared symbol; with an interval or set ("in (0, 1)", "0 < p < 1", "in {0, 1}"), a Bounded one."""
-        if not isinstance(text, str) or ("<" not in text and ">" not in text and not _DOMAIN.search(text)):
+        if not isinstance(text, str) or not declares_domain(text):
             return sp.Symbol(name, **self._assumptions(text, span))
-        parts = _DOMAIN.findall(text)
-        rest = _DOMAIN.sub(",", text)
-        parts += [p for p in rest.split(",") if "<" in p or ">" in p or "≤" in p or "≥" in p]
-        words = ",".join(p for p in rest.split(",") if not ("<" in p or ">" in p or "≤" in p or "≥" in p))
+        words, parts = split_declaration(text)
         kwargs = self._assumptions(words, span)
         if len(parts) != 1:
             raise ParseError(f"'{show(text)}' declares {len(parts)} intervals or sets for {name}; write one",
@@ -451,7 +448,7 @@ class _Builder:
     def _families(self) -> None:
         for name, text in self._table("families").items():
             span = self._new_name("families", name)
-            if isinstance(text, str) and (_DOMAIN.search(text) or any(c in text for c in "<>≤≥")):
+            if isinstance(text, str) and declares_domain(text):
                 raise ParseError(f"an interval or set for the family {name} is not supported", span,
                                  "declare its sign (positive, nonnegative, ...), or use plain symbols with intervals")
             self.scope.families[name] = sp.IndexedBase(name, **self._assumptions(text, span))

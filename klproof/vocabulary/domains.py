@@ -94,6 +94,22 @@ class DomainError(ValueError):
     pass
 
 
+_PART = re.compile(r"\bin\s*(?:[(\[][^()\[\]]*[)\]]|\{[^{}]*\})")  # "in (0, 1]", "in {0, 1}"
+_RELATION_CHARS = "<>≤≥"
+
+
+def declares_domain(text: str) -> bool:
+    return bool(_PART.search(text)) or any(c in text for c in _RELATION_CHARS)
+
+
+def split_declaration(text: str) -> tuple[str, list[str]]:
+    """("real, integer" words, [domain parts]) of an assumption string such as "real, 0 < p < 1"."""
+    parts = _PART.findall(text)
+    rest = _PART.sub(",", text).split(",")
+    parts += [p for p in rest if any(c in p for c in _RELATION_CHARS)]
+    return ",".join(p for p in rest if not any(c in p for c in _RELATION_CHARS)), parts
+
+
 def _bound(text: str, lookup: Callable[[str], sp.Expr | None]) -> sp.Expr | None:
     """An end of an interval: a number (integer, decimal, fraction), oo/inf, or a declared symbol."""
     text = text.strip()
