@@ -8,7 +8,6 @@ sides are equal) or an implication (this equation follows from the previous one)
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any

@@ -8,6 +8,7 @@ import random
 
 import pytest
 import sympy as sp
+from conftest import ROOT, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,8 +18,6 @@ from klproof.model import Bound, Relation, compose
 from klproof.parse.file import read_derivation
 from klproof.verdict import Status
 from klproof.vocabulary import domains
-
-from conftest import ROOT, run_cli
 
 SYMBOLS = {
     "x": "real", "y": "real", "u": "positive", "v": "positive", "z": "real", "X": "real",
@@ -219,7 +218,7 @@ def test_drawn_values_lie_inside_the_domain(lo, width, lo_open, hi_open, seed):
 @given(cut=st.fractions(sp.Rational(1, 20), sp.Rational(19, 20), max_denominator=20))
 def test_witnesses_lie_inside_the_declared_interval(cut):
     # 'p < cut' is false for p in [cut, 1): the witness must be a p in (0, 1) at or above cut
-    verdict = verdict_of(f"p", f"< {cut.numerator}/{cut.denominator}")
+    verdict = verdict_of("p", f"< {cut.numerator}/{cut.denominator}")
     assert verdict.status is Status.REFUTED
     value = sp.Rational(dict(verdict.witness.point)["p"])
     assert 0 < value < 1 and value >= sp.Rational(cut)

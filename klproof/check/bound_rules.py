@@ -13,6 +13,7 @@ engine proves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
@@ -152,8 +153,8 @@ def _argument_ok(phi: str, g: sp.Expr) -> bool:
 class Prover:
     """Proves big >= small by the rules above; `equal(a, b)` is the equality engine (a == b proved)."""
 
-    equal: object  # (a, b) -> a == b proved by the equality rules
-    normalize: object = None  # e -> e rewritten by the equality rules (KL kept), or None to skip
+    equal: Callable[[sp.Expr, sp.Expr], bool]  # a == b proved by the equality rules
+    normalize: Callable[[sp.Expr], sp.Expr] | None = None  # e rewritten by the equality rules (KL kept)
 
     def ge(self, big: sp.Expr, small: sp.Expr, strict: bool = False, depth: int = 0) -> set[str] | None:
         if depth > MAX_DEPTH:

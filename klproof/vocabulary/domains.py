@@ -20,9 +20,9 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
 
 import sympy as sp
 
@@ -85,8 +85,8 @@ def domain_of(symbol) -> Domain | None:
 # -- reading a declaration ------------------------------------------------------------
 
 _NUMBER = re.compile(r"^\s*(-?)\s*(\d+(?:\.\d+)?)(?:\s*/\s*(\d+))?\s*$")
-_INTERVAL = re.compile(r"^in\s*([(\[])(.*),(.*)([)\]])$", re.S)
-_SET = re.compile(r"^in\s*\{(.*)\}$", re.S)
+_INTERVAL = re.compile(r"^in\s*([(\[])(.*),(.*)([)\]])$", re.DOTALL)
+_SET = re.compile(r"^in\s*\{(.*)\}$", re.DOTALL)
 _CHAIN = re.compile(r"(<=|>=|≤|≥|<|>)")
 
 
@@ -440,7 +440,9 @@ def sign(e: sp.Expr, depth: int = 0) -> int | None:
 
 
 def _bound_variables(*exprs: sp.Expr) -> set:
-    from klproof import vocabulary as C  # the vocabulary package imports this module's neighbours
+    from klproof import (
+        vocabulary as C,  # the vocabulary package imports this module's neighbours
+    )
 
     out: set = set()
     for e in exprs:
