@@ -25,9 +25,11 @@ from klproof.catalog import resolve_all
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
 from klproof.model import Bound, Chain, Derivation, Identity, Implication, Related, Relation, Step, compose, expression_text
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
+from klproof.parse.build import MAX_EXPANDED_NODES, Scope
+from klproof.parse.expr import BUILTINS, CONSTANTS, expanded_size, parse_expression
+from klproof.vocabulary.binders import domain_of
 from klproof.vocabulary.domains import (Bounded, DomainError, declares_domain, implied_assumptions, parse_domain,
                                         split_declaration)
-from klproof.parse.expr import BUILTINS, CONSTANTS, MAX_EXPANDED_NODES, Scope, expanded_size, parse_expression
 
 MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
 MAX_CHAINS = 500
@@ -377,7 +379,7 @@ class _Builder:
             assumptions=dict(self.assumptions), distributions=dict(self.scope.distributions),
             definitions={name: (tuple(lam.variables), lam.expr, self.definition_texts[name])
                          for name, lam in self.scope.definitions.items()},
-            chains=chains,
+            chains=chains, warnings=tuple(self.scope.warnings),
         )
 
     # -- declarations ------------------------------------------------------
@@ -498,13 +500,16 @@ class _Builder:
                                      + did_you_mean(p, list(self.scope.symbols)))
             if len(set(params)) != len(params):
                 raise ParseError(f"definition {name} repeats a parameter", span)
+            # The parameters are the definition's own variables, with the declared assumptions as
+            # preconditions on the arguments (klproof.vocabulary.definitions).
+            variables = tuple(sp.Dummy(p, **domain_of(self.scope.symbols[p])) for p in params)
             self.scope.defining, self.scope.later_definitions = name, tuple(n for n in names[index + 1:] if n)
+            self.scope.bound = dict(zip(params, variables))
             try:
                 expr = parse_expression(body, self.scope, span, allow_equation=False,
                                         locate=self._locate(("definitions",), head, body))
             finally:
-                self.scope.defining, self.scope.later_definitions = None, ()
-            variables = tuple(self.scope.symbols[p] for p in params)
+                self.scope.defining, self.scope.later_definitions, self.scope.bound = None, (), {}
             size, occurs = expanded_size(expr, self.scope)
             if size > MAX_EXPANDED_NODES:
                 raise ParseError(f"definition {name} expands to more than {MAX_EXPANDED_NODES:,} parts "
@@ -695,5 +700,5 @@ class _Builder:
         if latex:
             from klproof.parse.latex import parse_latex  # imported only when a file uses LaTeX
 
-            return parse_latex(text, self.scope, span)
+            return parse_latex(text, self.scope, span, locate=locate)
         return parse_expression(text, self.scope, span, locate=locate)
