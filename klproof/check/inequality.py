@@ -115,8 +115,19 @@ def check_bound(step: Step, options: Options):
         elif agreed >= 2 * options.points:
             numeric = NumericResult(evidence=NumericEvidence(points=agreed, digits=options.digits, seed=options.seed))
         else:
-            numeric = NumericResult(reason=f"the sides could be compared at only {agreed} of {2 * options.points} points")
+            reason = f"the sides could be compared at only {agreed} of {2 * options.points} points"
+            if reverse_proved(step):
+                reason += f"; the reverse ({claim.relation.flipped.symbol}) is proved, so it holds only where the sides are equal"
+            numeric = NumericResult(reason=reason)
     return decide(step, attempt, numeric, time.perf_counter() - started)
+
+
+def reverse_proved(step: Step) -> bool:
+    big, small = sides(step.claim)
+    try:
+        return Prover(equal, normalize).ge(small, big) is not None
+    except Exception:  # noqa: BLE001 - a courtesy for the report; the verdict does not depend on it
+        return False
 
 
 def diagnose(step: Step, agreed: int, only_equal: bool) -> str:
@@ -126,12 +137,8 @@ def diagnose(step: Step, agreed: int, only_equal: bool) -> str:
     weak = {Relation.LT: Relation.LE, Relation.GT: Relation.GE}.get(wrote, wrote)
     if only_equal:
         return f"the sides are equal at this point: it holds with {weak.symbol} at best, not {wrote.symbol}"
-    big, small = sides(claim)
-    try:
-        if Prover(equal, normalize).ge(small, big) is not None:
-            return f"holds with {other.symbol}, not {wrote.symbol} (the reverse is proved)"
-    except Exception:  # a diagnosis is a courtesy; the witness stands without it
-        pass
+    if reverse_proved(step):
+        return f"holds with {other.symbol}, not {wrote.symbol} (the reverse is proved)"
     if agreed == 0:
         return f"fails at every point tried; perhaps it holds with {other.symbol}, not {wrote.symbol}"
     return f"holds at some points and fails at others: neither {wrote.symbol} nor {other.symbol} holds everywhere"
