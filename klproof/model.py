@@ -97,11 +97,13 @@ class Related:
 
 @dataclass(frozen=True)
 class Bound:
-    """lhs relation rhs (an inequality, relation never EQ) for all values allowed by the assumptions."""
+    """lhs relation rhs (an inequality, relation never EQ) for all values allowed by the assumptions;
+    with a premise, wherever the premise (the previous inequality) holds."""
 
     lhs: Any
     rhs: Any
     relation: Relation
+    premise: Bound | None = None
 
 
 Claim = Identity | Implication | Bound

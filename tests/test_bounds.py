@@ -335,3 +335,18 @@ def test_proof_and_certified_witness_never_disagree(terms, relation):
     expr = " + ".join(f"({c})*({a})" for c, a in terms)
     verdict = verdict_of(expr, f"{relation} 0", "", Options(cross_check=True, points=4))
     assert verdict.status is not Status.ERROR, (expr, relation, verdict.witness)
+
+
+def test_an_inequality_follows_from_the_previous_one_by_monotonicity():
+    d = read_derivation("m.toml", derivation("u >= v", [("log(u) >= log(v)", "apply log to both sides"),
+                                                        ("3*log(u) + x >= 3*log(v) + x", "monotonicity"),
+                                                        ("exp(u) >= exp(v) + 1", "monotonicity"),
+                                                        ("log(u) <= log(v)", "both sides")]).encode())
+    verdicts = [check_step(s, Options()) for s in d.steps]
+    assert [v.status for v in verdicts] == [Status.REFUTED, Status.PROVED, Status.PROVED, Status.REFUTED,
+                                            Status.REFUTED]
+    assert d.steps[1].claim.premise is not None and d.steps[1].previous_text == "u >= v"
+    # the witness of a step that follows from a premise satisfies the premise: exp(u) >= exp(v) + 1 fails
+    # only where u >= v holds (3 log u + x >= 3 log v + x)
+    point = {k: sp.Rational(v) for k, v in verdicts[3].witness.point}
+    assert point["u"] >= point["v"]

@@ -155,10 +155,14 @@ class Prover:
 
     equal: Callable[[sp.Expr, sp.Expr], bool]  # a == b proved by the equality rules
     normalize: Callable[[sp.Expr], sp.Expr] | None = None  # e rewritten by the equality rules (KL kept)
+    premise: tuple[sp.Expr, sp.Expr, bool] | None = None  # (big, small, strict) of the previous inequality
 
     def ge(self, big: sp.Expr, small: sp.Expr, strict: bool = False, depth: int = 0) -> set[str] | None:
         if depth > MAX_DEPTH:
             return None
+        if self.premise is not None and (self.premise[2] or not strict) \
+                and self.equal(big, self.premise[0]) and self.equal(small, self.premise[1]):
+            return {"monotonicity"}  # the previous inequality itself, reached through the monotone steps
         for attempt in (self.difference, self.jensen, self.jensen_finite, self.gibbs, self.log_sum,
                         self.monotone, self.common_terms):
             found = attempt(big, small, strict, depth)

@@ -72,7 +72,8 @@ def sides(claim: Bound) -> tuple[sp.Expr, sp.Expr]:
 def prove_bound(step: Step) -> Attempt:
     claim = step.claim
     big, small = sides(claim)
-    found = Prover(equal, normalize).ge(big, small, claim.relation.strict)
+    premise = (*sides(claim.premise), claim.premise.relation.strict) if claim.premise is not None else None
+    found = Prover(equal, normalize, premise).ge(big, small, claim.relation.strict)
     if found is None:
         residual = show(sp.expand(big - small)) if not (big - small).has(sp.Integral) else show(big - small)
         return Attempt(False, (), "all rules", residual=f"{residual} (claimed {'>' if claim.relation.strict else '>='} 0)")
@@ -96,10 +97,15 @@ def check_bound(step: Step, options: Options):
         want = claim.relation.direction  # sign lhs - rhs must have (0 allowed unless strict)
         agreed, reverse, witness, zero_witness = 0, 0, None, None
         # twice the points of an identity: an inequality may fail only near an end of an interval
+        premise = claim.premise
         for point in signed_points(claim.lhs, claim.rhs, options.seed, f"{step.number}:{step.text}",
-                                   2 * options.points, options.digits):
+                                   2 * options.points, options.digits,
+                                   premise=(premise.lhs, premise.rhs) if premise is not None else None):
             if point.sign is None:
                 continue
+            if premise is not None and not (point.premise_sign == premise.relation.direction
+                                            or point.premise_sign == 0 and not premise.relation.strict):
+                continue  # the previous inequality does not hold here: this point says nothing
             if point.sign == -want:
                 witness = witness or point.witness
                 reverse += 1

@@ -415,15 +415,19 @@ class SignedPoint:
 
     sign: int | None  # +1, -1, 0 (exactly zero), None (too close to call)
     witness: Witness | None  # the point, as a witness would show it (built only where the sign is certified)
+    premise_sign: int | None = None  # the same for the premise's two sides, when there is a premise
 
 
-def signed_points(lhs: sp.Expr, rhs: sp.Expr, seed: int, key: str, points: int = 6, digits: int = 30):
+def signed_points(lhs: sp.Expr, rhs: sp.Expr, seed: int, key: str, points: int = 6, digits: int = 30,
+                  premise: tuple[sp.Expr, sp.Expr] | None = None):
     """Yield the certified sign of lhs - rhs at points inside the assumptions (and declared domains).
 
     The same sampler, models and evaluation as `sample`; a sign counts only when two evaluations at
     different precisions agree on a nonzero real value (for quadrature, one far above its error)."""
     lhs, rhs = _vocabulary(lhs), _vocabulary(rhs)
-    whole = sp.Tuple(lhs, rhs)
+    if premise is not None:
+        premise = (_vocabulary(premise[0]), _vocabulary(premise[1]))
+    whole = sp.Tuple(lhs, rhs, *(premise or ()))
     families = _families(whole)
     distribution_vars = {v for vs in families.values() for v in vs}
     symbols, indexed = _free(whole)
@@ -446,6 +450,10 @@ def signed_points(lhs: sp.Expr, rhs: sp.Expr, seed: int, key: str, points: int =
             continue
         used: set = set(symbols)
         try:
+            premise_sign = None
+            if premise is not None:
+                premise_sign = _certified_sign(_instantiate(premise[0], point, model, values),
+                                               _instantiate(premise[1], point, model, values), digits)
             left = _instantiate(lhs, point, model, values, used)
             right = _instantiate(rhs, point, model, values, used)
             if sp.expand(left - right) == 0 and not (left - right).has(sp.Integral):
@@ -471,4 +479,16 @@ def signed_points(lhs: sp.Expr, rhs: sp.Expr, seed: int, key: str, points: int =
         witness = None
         if sign is not None:
             witness = _witness({k: v for k, v in point.items() if k in used}, values, model, left, right, diff, digits)
-        yield SignedPoint(sign, witness)
+        yield SignedPoint(sign, witness, premise_sign)
+
+
+def _certified_sign(left: sp.Expr, right: sp.Expr, digits: int) -> int | None:
+    """The sign of left - right when exactly zero or certified at two precisions; else None."""
+    if sp.expand(left - right) == 0 and not (left - right).has(sp.Integral):
+        return 0
+    lv, err_l = _evaluate(left, digits)
+    rv, err_r = _evaluate(right, digits)
+    low, high = (lv - rv).evalf(digits), (lv - rv).evalf(2 * digits)
+    if low.is_real and high.is_real and low != 0 and (low > 0) == (high > 0) and abs(high) > 1000 * (err_l + err_r):
+        return 1 if high > 0 else -1
+    return None

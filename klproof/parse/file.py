@@ -584,7 +584,7 @@ class _Builder:
                                   latex_source=start_key == "latex", relation=opening))
                 relation = opening
                 start = start[:2]
-                previous_eq = (*start, start_text) if opening is Relation.EQ else None
+                previous_eq = (*start, start_text) if opening is Relation.EQ else (*start, start_text, opening)
                 current, current_text = start[1], start_text
             else:
                 current, current_text = start, start_text
@@ -596,8 +596,8 @@ class _Builder:
                                   current, current_text, previous_eq)
                 steps.append(made)
                 if made.is_equation:  # an equation or inequality 'lhs R rhs' starts the composition afresh
-                    previous_eq = (made.claim.lhs, made.claim.rhs, made.text) if not isinstance(made.claim, Bound) \
-                        else None
+                    previous_eq = (made.claim.lhs, made.claim.rhs, made.text) + \
+                        ((made.claim.relation,) if isinstance(made.claim, Bound) else ())
                     relation = made.relation
                 else:
                     relation = self._compose(relation, made, steps)
@@ -653,16 +653,23 @@ class _Builder:
                       by_text=by_text if isinstance(by_text, str) else ", ".join(by_text), note=note,
                       substitution=substitution, accept_numeric=accept_numeric, latex_source=key == "latex")
         if isinstance(value, Related):
+            follows = ("equation" in by or "monotonicity" in by) and value.lhs is not None \
+                and previous_eq is not None and len(previous_eq) == 4
+            if follows:  # 'log a >= log b' from the previous inequality 'a >= b'
+                premise = Bound(previous_eq[0], previous_eq[1], previous_eq[3])
+                return Step(previous_text=previous_eq[2], claim=Bound(value.lhs, value.rhs, value.relation, premise),
+                            is_equation=True, relation=value.relation, **common)
             if "equation" in by:
-                raise ParseError("'both sides' applies to equations, not to inequalities", by_span,
-                                 "justify an inequality with a rule for bounds, e.g. by = \"Jensen\"")
+                raise ParseError("'both sides' on an inequality needs a previous inequality 'a >= b' to start from",
+                                 by_span, "write the inequality it follows from as the previous step, or justify "
+                                 "it with a rule for bounds, e.g. by = \"Jensen\"")
             if value.lhs is None:
                 return Step(previous_text=current_text, claim=Bound(current, value.rhs, value.relation),
                             relation=value.relation, **common)
             return Step(previous_text="", claim=Bound(value.lhs, value.rhs, value.relation), is_equation=True,
                         relation=value.relation, **common)
         if isinstance(value, tuple):
-            if "equation" in by and previous_eq is not None:
+            if "equation" in by and previous_eq is not None and len(previous_eq) == 3:
                 claim = Implication(previous_eq[0], previous_eq[1], value[0], value[1])
                 return Step(previous_text=previous_eq[2], claim=claim, is_equation=True, **common)
             if "equation" in by:
