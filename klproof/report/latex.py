@@ -22,6 +22,7 @@ from sympy.printing.latex import LatexPrinter
 
 from klproof import vocabulary as C
 from klproof.errors import KlproofError, Span
+from klproof.vocabulary import domains
 from klproof.model import Bound, Chain, Derivation, Identity, Implication, Relation, Step, expression_text
 from klproof.parse.expr import Scope
 from klproof.verdict import Report, Status, Verdict
@@ -817,10 +818,15 @@ def render_align(chain: ExportChain, tags: bool, marks: bool) -> str:
 def _assumption_lines(derivation: Derivation) -> list[str]:
     """LaTeX lines for every declaration: symbols grouped by their assumptions, distributions, definitions."""
     groups: dict[str, list[str]] = {}
+    out: list[str] = []
     for name, words in derivation.assumptions.items():
         math = f"{name_latex(name[:-3])}_{{j}}" if name.endswith("[j]") else name_latex(name)
+        domain = domains.domain_of(derivation.symbols.get(name))
+        if domain is not None:  # an interval or a set, as mathematics
+            out.append(f"${domains.latex(domain, math, name_latex)}$")
+            continue
         groups.setdefault(" ".join(words.split()) or "complex", []).append(math)
-    out = [f"${', '.join(names)}$: {escape_text(words)}" for words, names in groups.items()]
+    out = [f"${', '.join(names)}$: {escape_text(words)}" for words, names in groups.items()] + out
     if derivation.distributions:
         shown = ", ".join(f"{name_latex(n)}({', '.join(name_latex(v) for v in vs)})"
                           for n, vs in derivation.distributions.items())

@@ -78,6 +78,21 @@ class Bounded(sp.Symbol):
         return f"Bounded({self.name!r}, {self.domain!r}, {printer._print_dict(self._assumptions_orig)})"
 
 
+def latex(d: Domain, name: str, name_latex) -> str:
+    """The domain as LaTeX: p \in (0, 1), x \in \{0, 1\}, 1 \le k \le K (`name_latex` renders a symbol's name)."""
+    def end(e):
+        return name_latex(str(e)) if isinstance(e, sp.Symbol) else sp.latex(e)
+    le, lt = r"\le", "<"
+    if isinstance(d, FiniteSet):
+        return name + r" \in \{" + ", ".join(sp.latex(v) for v in d.values) + r"\}"
+    if d.lo is not None and d.hi is not None and d.lo.is_number and d.hi.is_number and not d.integer:
+        return (name + r" \in " + ("(" if d.lo_open else "[") + f"{end(d.lo)}, {end(d.hi)}"
+                + (")" if d.hi_open else "]"))
+    left = "" if d.lo is None else f"{end(d.lo)} {lt if d.lo_open else le} "
+    right = "" if d.hi is None else f" {lt if d.hi_open else le} {end(d.hi)}"
+    return left + name + right + (r", \ \text{integer}" if d.integer else "")
+
+
 def domain_of(symbol) -> Domain | None:
     return symbol.domain if isinstance(symbol, Bounded) else None
 
