@@ -22,10 +22,10 @@ from sympy.printing.latex import LatexPrinter
 
 from klproof import vocabulary as C
 from klproof.errors import KlproofError, Span
-from klproof.vocabulary import domains
 from klproof.model import Bound, Chain, Derivation, Identity, Implication, Relation, Step, expression_text
 from klproof.parse.expr import Scope
 from klproof.verdict import Report, Status, Verdict
+from klproof.vocabulary import domains
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",

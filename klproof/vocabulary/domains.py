@@ -79,7 +79,7 @@ class Bounded(sp.Symbol):
 
 
 def latex(d: Domain, name: str, name_latex) -> str:
-    """The domain as LaTeX: p \in (0, 1), x \in \{0, 1\}, 1 \le k \le K (`name_latex` renders a symbol's name)."""
+    r"""The domain as LaTeX: p \in (0, 1), x \in \{0, 1\}, 1 \le k \le K (`name_latex` renders a symbol's name)."""
     def end(e):
         return name_latex(str(e)) if isinstance(e, sp.Symbol) else sp.latex(e)
     le, lt = r"\le", "<"
