@@ -105,6 +105,11 @@ class Bound:
     relation: Relation
     premise: Bound | None = None
 
+    def _sympyrepr(self, printer) -> str:
+        """For SymPy's srepr (the cache key): every symbol with its assumptions, the premise's too."""
+        premise = printer._print(self.premise) if self.premise is not None else "None"
+        return f"Bound({printer._print(self.lhs)}, {printer._print(self.rhs)}, {self.relation.value!r}, {premise})"
+
 
 Claim = Identity | Implication | Bound
 

@@ -350,3 +350,13 @@ def test_an_inequality_follows_from_the_previous_one_by_monotonicity():
     # only where u >= v holds (3 log u + x >= 3 log v + x)
     point = {k: sp.Rational(v) for k, v in verdicts[3].witness.point}
     assert point["u"] >= point["v"]
+
+
+def test_cache_key_covers_the_premise_and_its_assumptions():
+    from klproof.check.cache import content_key
+
+    def key(assumption: str) -> str:
+        d = read_derivation("m.toml", derivation("u >= w", [("log(u) >= log(u)", "monotonicity")],
+                                                 symbols={"u": "positive", "w": assumption}).encode())
+        return content_key(d.steps[1], Options())
+    assert key("positive") != key("in (0, 1)") != key("real")
