@@ -360,3 +360,21 @@ def test_cache_key_covers_the_premise_and_its_assumptions():
                                                  symbols={"u": "positive", "w": assumption}).encode())
         return content_key(d.steps[1], Options())
     assert key("positive") != key("in (0, 1)") != key("real")
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet="in(){}[],<>=≤≥ 0123456789.-/sKabcrealpositveg", max_size=30))
+def test_any_assumption_text_reads_or_is_a_parse_error(text):
+    """Whatever a declaration says, reading it ends in a symbol or in a ParseError with a line, never a crash."""
+    body = f'title = "t"\n[symbols]\nK = "positive integer"\ns = {json.dumps(text)}\n[[chain]]\nstart = "s"\n' \
+           '[[chain.step]]\nexpr = "s"\n'
+    try:
+        d = read_derivation("t.toml", body.encode())
+    except ParseError as exc:
+        assert exc.span.line >= 1
+        return
+    s = d.symbols["s"]
+    rng = random.Random(0)
+    for attempt in range(5):
+        value = domains.draw(s, rng, attempt)
+        assert value is None or domains.contains(s, value)
