@@ -378,3 +378,9 @@ def test_any_assumption_text_reads_or_is_a_parse_error(text):
     for attempt in range(5):
         value = domains.draw(s, rng, attempt)
         assert value is None or domains.contains(s, value)
+
+
+def test_diagnosis_names_a_dropped_kl_term():
+    verdict = verdict_of("E(log(P(X|z)), Q(z|X))", ">= log(P(X))", "Gibbs")
+    assert verdict.status is Status.REFUTED
+    assert "with -KL(Q(z|X), P(z)) added to the left side it holds with ≤" in verdict.diagnosis

@@ -243,7 +243,7 @@ class Prover:
         if strict:
             return None
         d = big - small
-        for candidate in _kl_candidates(sp.Tuple(big, small)):
+        for candidate in kl_candidates(sp.Tuple(big, small)):
             if self.equal(d, candidate):
                 return {"gibbs"}
         return None
@@ -333,7 +333,7 @@ def _split_weight(term: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     return weight, rest
 
 
-def _kl_candidates(expr: sp.Expr) -> list[sp.Expr]:
+def kl_candidates(expr: sp.Expr) -> list[sp.Expr]:
     """KL(q || p) for each density q the step takes an expectation or KL over, and each other family's
     conditional or marginal over the same variable: the KL a bound such as log p(x) >= ELBO leaves out."""
     densities = [n.args[1] for n in expr.atoms(C.Expectation)] + [n.args[0] for n in expr.atoms(C.KL)]

@@ -20,7 +20,7 @@ from dataclasses import fields, replace
 import sympy as sp
 
 from klproof.catalog import with_prerequisites
-from klproof.check.bound_rules import Prover
+from klproof.check.bound_rules import Prover, kl_candidates
 from klproof.check.decide import Options, decide
 from klproof.check.engine import ALL_RULES, Attempt, is_zero, normal_form, prove
 from klproof.model import Bound, Relation, Step
@@ -136,6 +136,21 @@ def reverse_proved(step: Step) -> bool:
         return False
 
 
+def _dropped_kl(step: Step) -> str:
+    """'the term -KL(q, p) may be missing on the left' when, with it, the reverse relation is proved."""
+    claim = step.claim
+    big, small = sides(claim)
+    side = "left" if claim.relation.direction > 0 else "right"  # big is the left side of a >= step
+    try:
+        for kl in kl_candidates(sp.Tuple(big, small))[:4]:
+            if Prover(equal, normalize).ge(small, big - kl) is not None:
+                return (f"a term may be missing: with -{show(kl)} added to the {side} side it holds with "
+                        f"{claim.relation.flipped.symbol}")
+    except Exception:  # noqa: BLE001 - a courtesy for the report; the verdict does not depend on it
+        return ""
+    return ""
+
+
 def diagnose(step: Step, agreed: int, only_equal: bool) -> str:
     """Say in the author's terms what holds instead, where that is known."""
     claim = step.claim
@@ -145,6 +160,9 @@ def diagnose(step: Step, agreed: int, only_equal: bool) -> str:
         return f"the sides are equal at this point: it holds with {weak.symbol} at best, not {wrote.symbol}"
     if reverse_proved(step):
         return f"holds with {other.symbol}, not {wrote.symbol} (the reverse is proved)"
+    dropped = _dropped_kl(step)
+    if dropped:
+        return dropped
     if agreed == 0:
         return f"fails at every point tried; perhaps it holds with {other.symbol}, not {wrote.symbol}"
     return f"holds at some points and fails at others: neither {wrote.symbol} nor {other.symbol} holds everywhere"
