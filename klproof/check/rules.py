@@ -16,6 +16,7 @@ from klproof import vocabulary as C
 from klproof.vocabulary.binders import subst
 
 MAX_DEFINITION_DEPTH = 20
+MAX_WRITTEN_OUT = 32  # terms of a finite sum with concrete bounds that are written out
 
 
 def expand_definitions(e: sp.Expr) -> sp.Expr:
@@ -126,9 +127,14 @@ def sum_linearity(e: sp.Expr) -> sp.Expr:
     """Split finite sums into sums of monomials, constants pulled out (the engine names indices canonically)."""
 
     def split(n: sp.Sum):
-        if len(n.limits) != 1:
+        if len(n.limits) > 1:  # SymPy merges nested sums; the first limit is the innermost
+            inner = split(sp.Sum(n.function, n.limits[0]))
+            return sp.Add(*[sp.Sum(term, *n.limits[1:]) for term in sp.Add.make_args(sp.expand(inner))])
+        if len(n.limits[0]) != 3:
             return n
         j, a, b = n.limits[0]
+        if a.is_Integer and b.is_Integer and 0 <= b - a + 1 <= MAX_WRITTEN_OUT:  # written out, term by term
+            return sp.Add(*[subst(n.function, {j: value}) for value in range(int(a), int(b) + 1)])
         total = sp.Integer(0)
         for coeff, dep in _split_terms(n.function, j):
             if dep == 1 and (b - a + 1).is_nonnegative and a.is_integer and b.is_integer:

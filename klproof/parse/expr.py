@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Any, Callable
 
 import sympy as sp
+from sympy.core.symbol import Str
 
 from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
@@ -355,7 +356,7 @@ class _Translator:
         if len(node.args) != len(body.variables):
             raise self.error(node, f"{name}() takes {len(body.variables)} arguments, got {len(node.args)}",
                              f"{name} is defined with parameters ({', '.join(map(str, body.variables))})")
-        call = C.Defined(sp.Symbol(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
+        call = C.Defined(Str(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
         size, _ = expanded_size(call, self.scope)
         if size > MAX_EXPANDED_NODES:
             raise self.error(node, f"'{self.segment(node)}' expands to more than {MAX_EXPANDED_NODES:,} parts "

@@ -26,6 +26,7 @@ from klproof.model import Chain, Derivation, Identity, Implication, Step
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
 from klproof.parse.build import MAX_EXPANDED_NODES, Scope
 from klproof.parse.expr import BUILTINS, CONSTANTS, expanded_size, parse_expression
+from klproof import vocabulary as C
 from klproof.vocabulary.binders import domain_of
 
 MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
@@ -482,7 +483,7 @@ class _Builder:
                 raise ParseError(f"definition {name} expands to more than {MAX_EXPANDED_NODES:,} parts "
                                  "once the definitions it uses are replaced by their bodies", span,
                                  "nested definitions grow exponentially; define it with fewer nested calls")
-            self.scope.definitions[name] = sp.Lambda(variables, expr)
+            self.scope.definitions[name] = C.DefinitionBody(variables, expr)
             self.scope.expanded[name] = (size, occurs)
             self.definition_texts[name] = body
 

@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.core.symbol import Str
 
 from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, did_you_mean
@@ -883,7 +884,7 @@ class _Parser:
         self.expect_char(")", f"to close {name}(...)")
         if len(args) != len(body.variables):
             raise self.error(f"{name}() takes {len(body.variables)} arguments, got {len(args)}")
-        return C.Defined(sp.Symbol(name), body, sp.Tuple(*args))
+        return C.Defined(Str(name), body, sp.Tuple(*args))
 
     # -- the field's notation ------------------------------------------------
     def normal_named(self, t: Tok, variable: sp.Expr | None = None) -> sp.Expr:

@@ -445,7 +445,7 @@ def derivation_scope(derivation: Derivation) -> Scope:
     """The names the derivation declared, as the parsers want them."""
     symbols = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.Symbol)}
     families = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.IndexedBase)}
-    definitions = {n: sp.Lambda(params, body) for n, (params, body, _) in derivation.definitions.items()}
+    definitions = {n: C.DefinitionBody(params, body) for n, (params, body, _) in derivation.definitions.items()}
     return Scope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
                  definitions=definitions)
 
