@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 import warnings
 from fractions import Fraction
 from typing import Any, Callable
@@ -53,6 +54,13 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
     if bad is not None:
         raise ParseError(f"expression contains the control character U+{ord(text[bad]):04X}", where.at(bad),
                          "remove it; expressions are plain text")
+    foreign = next((i for i, c in enumerate(text) if not c.isascii()), None)
+    if foreign is not None:  # Python folds ｘ, 𝐱 into x (NFKC): the report would show what was not checked
+        c = text[foreign]
+        raise ParseError(f"expression contains the non-ASCII character U+{ord(c):04X} "
+                         f"({unicodedata.name(c, 'unnamed')})", where.at(foreign),
+                         "expressions are ASCII: write names as declared (mu, sigma) and digits 0-9; "
+                         "use latex = '...' for mathematical notation")
     # one line with the same offsets: a multi-line string is one expression; leading blanks are skipped
     source = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     lead = len(source) - len(source.lstrip(" "))

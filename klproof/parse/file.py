@@ -14,6 +14,7 @@ The file is data: nothing in it is executed, and every size is bounded.
 from __future__ import annotations
 
 import bisect
+import keyword
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -395,6 +396,9 @@ class _Builder:
                              "names are letters, digits and _, starting with a letter, at most 64 characters")
         if name in BUILTINS or name in CONSTANTS:
             raise ParseError(f"'{name}' is a built-in name and cannot be declared", span, "choose another name")
+        if keyword.iskeyword(name):
+            raise ParseError(f"'{name}' is a keyword of the expression syntax and could never be used", span,
+                             f"choose another name, e.g. {name}_")
         taken = {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions}
         if name in taken:
             raise ParseError(f"'{name}' is declared twice", span, "each name may be declared once, in one section")
