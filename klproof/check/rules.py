@@ -85,6 +85,8 @@ def expectation(e: sp.Expr, latent_sum: Callable[[sp.Expr, sp.Symbol], sp.Expr] 
             return sp.Integral(density * f, (var, -sp.oo, sp.oo))
         if isinstance(density, C.Prob):
             return latent_sum(density * f, var)
+        if isinstance(density, C.FINITE_DENSITIES):  # a finite sum over the support, written out
+            return sp.Add(*[subst(density * f, {var: value}) for value in density.support])
         return n
 
     return e.replace(lambda n: isinstance(n, C.Expectation), expand)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import Function
 
+from klproof.vocabulary.bernoulli import Bernoulli
 from klproof.vocabulary.normal import Normal, NormalDiag
 
 
@@ -46,6 +47,8 @@ def density_variable(density: sp.Expr) -> sp.Symbol | None:
         return density.args[0] if isinstance(density.args[0], (sp.Symbol, sp.Indexed)) else None
     if isinstance(density, Prob) and len(density.targets) == 1:
         return density.targets[0]
+    if isinstance(density, Bernoulli):
+        return density.args[0] if isinstance(density.args[0], sp.Symbol) else None
     if isinstance(density, NormalDiag):
         return density.args[0]
     return None
