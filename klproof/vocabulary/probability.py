@@ -5,7 +5,6 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import Function
 
-from klproof.vocabulary.bernoulli import Bernoulli
 from klproof.vocabulary.normal import Normal, NormalDiag
 
 
@@ -47,7 +46,7 @@ def density_variable(density: sp.Expr) -> sp.Symbol | None:
         return density.args[0] if isinstance(density.args[0], (sp.Symbol, sp.Indexed)) else None
     if isinstance(density, Prob) and len(density.targets) == 1:
         return density.targets[0]
-    if isinstance(density, Bernoulli):
+    if getattr(density, "support", None) is not None:  # a mass function with a finite support, e.g. Bernoulli
         return density.args[0] if isinstance(density.args[0], sp.Symbol) else None
     if isinstance(density, NormalDiag):
         return density.args[0]
