@@ -115,6 +115,15 @@ Claim = Identity | Implication | Bound
 
 
 @dataclass(frozen=True)
+class StepError:
+    """Why one step cannot be read: that step's error, while the rest of the file is still checked."""
+
+    span: Span
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class Step:
     """One checked line of a derivation."""
 
@@ -122,7 +131,7 @@ class Step:
     chain: str  # the chain's title
     text: str  # the expression as its author wrote it
     previous_text: str  # what it is claimed equal to (or follows from), as written
-    claim: Claim
+    claim: Claim | None  # None when the step cannot be read (see `error`)
     span: Span
     by: tuple[str, ...] = ()  # canonical rule ids named by the justification
     by_text: str = ""  # the justification as written
@@ -133,6 +142,7 @@ class Step:
     latex_source: bool = False  # the step was written in LaTeX
     relation: Relation = Relation.EQ  # to the previous expression (or between an equation's sides)
     chain_relation: Relation = Relation.EQ  # what the whole chain concludes (the same for all its steps)
+    error: StepError | None = None  # the step could not be read: it is reported as an error, never checked
 
 
 @dataclass(frozen=True)

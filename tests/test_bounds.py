@@ -264,10 +264,14 @@ def test_chain_relation_is_composed_and_a_reversal_is_an_error():
     assert d.chains[0].relation is Relation.GT
     assert [s.relation for s in d.steps] == [Relation.GE, Relation.EQ, Relation.GT]
     assert isinstance(d.steps[0].claim, Bound) and d.steps[0].claim.lhs == d.symbols["x"] ** 2 + 2
-    with pytest.raises(ParseError) as info:
-        read("x**2 + 2", [(">= 1", ""), ("<= 3", "")])
-    assert "≤ after a ≥ step" in info.value.message and info.value.span.line > 1
-    assert "new [[chain]]" in info.value.hint
+    # a reversal is that step's error (the others are still checked), and the chain keeps its relation
+    d = read("x**2 + 2", [(">= 1", ""), ("<= 3", ""), (">= 0", "")])
+    reversal = d.steps[1]
+    assert reversal.claim is None and "≤ after a ≥ step (line" in reversal.error.message
+    assert "new [[chain]]" in reversal.error.hint and reversal.span.line > 1
+    assert d.chains[0].relation is Relation.GE
+    verdicts = [check_step(s, Options()) for s in d.steps]
+    assert [v.status for v in verdicts] == [Status.PROVED, Status.ERROR, Status.PROVED]
 
 
 @pytest.mark.parametrize("latex,relation", [
@@ -289,12 +293,17 @@ def test_latex_continuation_with_an_alignment_mark():
 @pytest.mark.parametrize("start,steps,message", [
     (">= x", [], "cannot begin with a relation"),
     ("x", [(">= x == 1", "")], "cannot be an equation too"),
-    ("x", [(">= 1", "both sides")], "not to inequalities"),
+    ("x", [(">= 1", "both sides")], "needs a previous inequality"),
 ])
 def test_relation_errors(start, steps, message):
-    with pytest.raises(ParseError) as info:
-        read(start, steps)
-    assert message in info.value.message
+    """A misplaced relation is an error with its line: the file's if it is the chain's start, else the step's."""
+    try:
+        d = read(start, steps)
+    except ParseError as exc:
+        assert message in exc.message
+        return
+    errors = [s.error for s in d.steps if s.error is not None]
+    assert errors and message in errors[0].message and errors[0].span.line > 1
 
 
 def test_reports_and_exports_show_the_relations(tmp_path):

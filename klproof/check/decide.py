@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from klproof.catalog import RULES
 from klproof.model import Bound, Step
-from klproof.verdict import NumericEvidence, Status, StepInfo, Verdict
+from klproof.verdict import NumericEvidence, Reason, Status, StepInfo, Verdict
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ def check_step(step: Step, options: Options) -> Verdict:
     """Everything klproof does for one step. Pure: the same step and options give the same verdict."""
     from klproof.check.engine import prove, simplify_rung  # SymPy is imported here, in the worker, not at CLI start
 
+    if step.error is not None:
+        return unreadable_verdict(step)
     if isinstance(step.claim, Bound):
         from klproof.check.inequality import check_bound
 
@@ -103,6 +105,13 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def unreadable_verdict(step: Step) -> Verdict:
+    """A step that cannot be read is that step's error, at its own line; the others are still checked."""
+    error = step.error
+    return Verdict(step_info(step), Status.ERROR, "unreadable", detail=error.message, reason=Reason.UNREADABLE,
+                   hint=error.hint)
+
+
 def timeout_verdict(step: Step, seconds: float) -> Verdict:
     return Verdict(step_info(step), Status.UNKNOWN, "timeout",
                    detail=f"stopped after {seconds:g} s; raise --timeout or split the step", seconds=seconds)
@@ -112,4 +121,4 @@ def crash_verdict(step: Step, what: str, seconds: float) -> Verdict:
     return Verdict(step_info(step), Status.UNKNOWN, "not checked", detail=what, seconds=seconds)
 
 
-__all__ = ["Options", "check_step", "decide", "timeout_verdict", "crash_verdict", "step_info"]
+__all__ = ["Options", "check_step", "decide", "timeout_verdict", "crash_verdict", "step_info", "unreadable_verdict"]

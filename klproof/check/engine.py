@@ -15,6 +15,7 @@ import sympy as sp
 from klproof.catalog import RULES, with_prerequisites
 from klproof.check.rules import PASSES, expectation, kl_definition
 from klproof.model import Identity, Implication, Step
+from klproof.printing import show
 from klproof.vocabulary.binders import canonical, subst
 
 MAX_ROUNDS = 4
@@ -146,7 +147,7 @@ def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True, f
             if factor is not None:
                 fired.append("equation")
                 return Attempt(True, tuple(fired), stage, factor=str(factor), forms=tuple(forms or ()))
-    attempt = Attempt(False, tuple(fired), stage, residual=form_text(residual), forms=tuple(forms or ()),
+    attempt = Attempt(False, tuple(fired), stage, residual=show(residual), forms=tuple(forms or ()),
                       residual_expr=residual)
     return simplify_rung(attempt, form_text) if allow_simplify else attempt
 

@@ -16,6 +16,7 @@ from klproof import vocabulary as C
 from klproof.vocabulary.binders import subst
 
 MAX_DEFINITION_DEPTH = 20
+MAX_WRITTEN_OUT = 32  # terms of a finite sum with concrete bounds that are written out
 
 
 def expand_definitions(e: sp.Expr) -> sp.Expr:
@@ -84,6 +85,8 @@ def expectation(e: sp.Expr, latent_sum: Callable[[sp.Expr, sp.Symbol], sp.Expr] 
             return sp.Integral(density * f, (var, -sp.oo, sp.oo))
         if isinstance(density, C.Prob):
             return latent_sum(density * f, var)
+        if isinstance(density, C.FINITE_DENSITIES):  # a finite sum over the support, written out
+            return sp.Add(*[subst(density * f, {var: value}) for value in density.support])
         return n
 
     return e.replace(lambda n: isinstance(n, C.Expectation), expand)
@@ -126,9 +129,14 @@ def sum_linearity(e: sp.Expr) -> sp.Expr:
     """Split finite sums into sums of monomials, constants pulled out (the engine names indices canonically)."""
 
     def split(n: sp.Sum):
-        if len(n.limits) != 1:
+        if len(n.limits) > 1:  # SymPy merges nested sums; the first limit is the innermost
+            inner = split(sp.Sum(n.function, n.limits[0]))
+            return sp.Add(*[sp.Sum(term, *n.limits[1:]) for term in sp.Add.make_args(sp.expand(inner))])
+        if len(n.limits[0]) != 3:
             return n
         j, a, b = n.limits[0]
+        if a.is_Integer and b.is_Integer and 0 <= b - a + 1 <= MAX_WRITTEN_OUT:  # written out, term by term
+            return sp.Add(*[subst(n.function, {j: value}) for value in range(int(a), int(b) + 1)])
         total = sp.Integer(0)
         for coeff, dep in _split_terms(n.function, j):
             if dep == 1 and (b - a + 1).is_nonnegative and a.is_integer and b.is_integer:
@@ -183,13 +191,18 @@ def _gaussian(n: sp.Integral) -> sp.Expr | None:
 
 
 def gaussian_moments(e: sp.Expr) -> sp.Expr:
-    def whole_line(n) -> bool:
-        return isinstance(n, sp.Integral) and len(n.limits) == 1 and len(n.limits[0]) == 3 \
+    def whole_line(n) -> bool:  # over the real line in its innermost variable (SymPy's first limit)
+        return isinstance(n, sp.Integral) and len(n.limits[0]) == 3 \
             and n.limits[0][1] == -sp.oo and n.limits[0][2] == sp.oo
 
     def evaluate(n: sp.Integral) -> sp.Expr:
-        closed = _gaussian(n)
-        return n if closed is None else closed
+        # A multiple integral (SymPy merges nested ones) is an iterated integral: the innermost first, as
+        # written; no change of order (Fubini) is involved.
+        inner = sp.Integral(n.function, n.limits[0]) if len(n.limits) > 1 else n
+        closed = _gaussian(inner)
+        if closed is None:
+            return n
+        return sp.Integral(closed, *n.limits[1:]) if len(n.limits) > 1 else closed
 
     return e.replace(whole_line, evaluate)
 

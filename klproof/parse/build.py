@@ -41,7 +41,7 @@ class Scope:
     symbols: dict[str, sp.Symbol] = field(default_factory=dict)
     families: dict[str, sp.IndexedBase] = field(default_factory=dict)
     distributions: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    definitions: dict[str, sp.Lambda] = field(default_factory=dict)
+    definitions: dict[str, sp.Basic] = field(default_factory=dict)  # name -> vocabulary.DefinitionBody
     bound: dict[str, sp.Symbol] = field(default_factory=dict)  # name -> the variable of the innermost binder
     warnings: list[tuple[Span, str]] = field(default_factory=list)
     # while a definition's body is read: its own name, and the names of the definitions below it

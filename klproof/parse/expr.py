@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 import warnings
 from fractions import Fraction
 from typing import Any, Callable
 
 import sympy as sp
+from sympy.core.symbol import Str
 
 from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
@@ -30,7 +32,8 @@ _DECIMAL = re.compile(r"^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "oo": sp.oo, "inf": sp.oo}
 # densities over one variable (their first argument) and that variable's domain
-DENSITIES: dict[str, dict] = {"N": {"real": True}, "NormalDiag": {"real": True}}
+DENSITIES: dict[str, dict] = {"N": {"real": True}, "NormalDiag": {"real": True},
+                               **{cls.syntax: cls.domain for cls in C.FINITE_DENSITIES}}
 
 
 def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool = True,
@@ -53,6 +56,13 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
     if bad is not None:
         raise ParseError(f"expression contains the control character U+{ord(text[bad]):04X}", where.at(bad),
                          "remove it; expressions are plain text")
+    foreign = next((i for i, c in enumerate(text) if not c.isascii()), None)
+    if foreign is not None:  # Python folds ｘ, 𝐱 into x (NFKC): the report would show what was not checked
+        c = text[foreign]
+        raise ParseError(f"expression contains the non-ASCII character U+{ord(c):04X} "
+                         f"({unicodedata.name(c, 'unnamed')})", where.at(foreign),
+                         "expressions are ASCII: write names as declared (mu, sigma) and digits 0-9; "
+                         "use latex = '...' for mathematical notation")
     # one line with the same offsets: a multi-line string is one expression; leading blanks are skipped
     source = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     leading = _LEADING.match(source) if allow_equation else None
@@ -375,7 +385,7 @@ class _Translator:
         if len(node.args) != len(body.variables):
             raise self.error(node, f"{name}() takes {len(body.variables)} arguments, got {len(node.args)}",
                              f"{name} is defined with parameters ({', '.join(map(str, body.variables))})")
-        call = C.Defined(sp.Symbol(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
+        call = C.Defined(Str(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
         size, _ = expanded_size(call, self.scope)
         if size > MAX_EXPANDED_NODES:
             raise self.error(node, f"'{self.segment(node)}' expands to more than {MAX_EXPANDED_NODES:,} parts "
@@ -586,6 +596,13 @@ def _dot(t: _Translator, node: ast.Call):
         return C.Dot(t.expr(node.args[0]), t.expr(node.args[1]), j, lo, hi)
 
 
+def _finite_density(cls):
+    """A mass function of the vocabulary with a finite support, e.g. Bernoulli(x, p) (at a point: Bernoulli(1, p))."""
+    def build(t: _Translator, node: ast.Call):
+        return cls(*(t.expr(a) for a in node.args))
+    return build
+
+
 def _matrix_fn(cls):
     def build(t: _Translator, node: ast.Call):
         arg = t.expr(node.args[0])
@@ -613,6 +630,7 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "tr": (_matrix_fn(C.Trace), (1,)),
     "det": (_matrix_fn(C.Det), (1,)),
     "dot": (_dot, (3,)),
+    **{cls.syntax: (_finite_density(cls), (max(cls.nargs),)) for cls in C.FINITE_DENSITIES},
 }
 
 BUILTIN_USAGE = {
@@ -626,4 +644,5 @@ BUILTIN_USAGE = {
     "Integral": "Integral(f, x) over the real line, or Integral(f, (x, a, b))",
     "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(diag(...))", "det": "det(diag(...))",
     "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",
+    "Bernoulli": "Bernoulli(x, p): the mass p^x (1 - p)^(1 - x) on x in {0, 1}, e.g. E(x, Bernoulli(x, p))",
 }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import keyword
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -23,10 +24,12 @@ import sympy as sp
 
 from klproof.catalog import resolve_all
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
-from klproof.model import Bound, Chain, Derivation, Identity, Implication, Related, Relation, Step, compose, expression_text
+from klproof.model import (Bound, Chain, Derivation, Identity, Implication, Related, Relation, Step, StepError,
+                           compose, expression_text)
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
 from klproof.parse.build import MAX_EXPANDED_NODES, Scope
 from klproof.parse.expr import BUILTINS, CONSTANTS, expanded_size, parse_expression
+from klproof import vocabulary as C
 from klproof.vocabulary.binders import domain_of
 from klproof.vocabulary.domains import (Bounded, DomainError, declares_domain, implied_assumptions, parse_domain,
                                         split_declaration)
@@ -36,6 +39,7 @@ MAX_CHAINS = 500
 MAX_NAMES = 1_000  # declared symbols, families, distributions and definitions together
 MAX_TOML_DEPTH = 16  # arrays and inline tables nested in one another
 MAX_TEXT_CHARS = 10_000  # a title, source, note or justification
+MAX_STEP_ERRORS = 50  # unreadable steps reported one by one; past this the file is unreadable
 
 ASSUMPTION_WORDS = {
     "real": {"real": True},
@@ -332,6 +336,8 @@ class _Builder:
         self.path, self.doc, self.pos = path, doc, pos
         self.scope = Scope()
         self.assumptions: dict[str, str] = {}
+        self.unreadable = 0  # steps that could not be read so far
+        self.carried = None  # the expression of the last step that was read but is an error (e.g. its `by`)
         self.definition_texts: dict[str, str] = {}
 
     def span(self, table: tuple, key: str, fallback: int = 1) -> Span:
@@ -397,6 +403,9 @@ class _Builder:
                              "names are letters, digits and _, starting with a letter, at most 64 characters")
         if name in BUILTINS or name in CONSTANTS:
             raise ParseError(f"'{name}' is a built-in name and cannot be declared", span, "choose another name")
+        if keyword.iskeyword(name):
+            raise ParseError(f"'{name}' is a keyword of the expression syntax and could never be used", span,
+                             f"choose another name, e.g. {name}_")
         taken = {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions}
         if name in taken:
             raise ParseError(f"'{name}' is declared twice", span, "each name may be declared once, in one section")
@@ -515,7 +524,7 @@ class _Builder:
                 raise ParseError(f"definition {name} expands to more than {MAX_EXPANDED_NODES:,} parts "
                                  "once the definitions it uses are replaced by their bodies", span,
                                  "nested definitions grow exponentially; define it with fewer nested calls")
-            self.scope.definitions[name] = sp.Lambda(variables, expr)
+            self.scope.definitions[name] = C.DefinitionBody(variables, expr)
             self.scope.expanded[name] = (size, occurs)
             self.definition_texts[name] = body
 
@@ -558,8 +567,18 @@ class _Builder:
             if start_key not in chain:
                 raise ParseError("the chain has no start", header, 'add start = "..." with the first expression')
             start_span = self.span(table, start_key, header.line)
-            start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
-                                     locate=self._locate(table, start_key, chain[start_key]))
+            start_text = str(chain[start_key])
+            try:
+                start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
+                                         locate=self._locate(table, start_key, chain[start_key]))
+            except ParseError as exc:  # the chain's first line is that line's error; its steps still count
+                number += 1
+                steps_raw = chain.get("step", [])
+                unread = self._unreadable(exc, number, title, start_text, start_span)
+                chains.append(Chain(title=title, start_text=start_text, start=None, span=start_span,
+                                    steps=(unread, *self._after_unreadable(steps_raw, c, title, number, unread))))
+                number += len(chains[-1].steps) - 1
+                continue
             if isinstance(start, Related):
                 if start.lhs is None:
                     raise ParseError("a chain's start cannot begin with a relation: there is nothing before it",
@@ -572,7 +591,6 @@ class _Builder:
             if len(self.pos.steps[c]) != len(steps_raw):
                 raise ParseError("write each step as a [[chain.step]] table on its own line", header)
             steps: list[Step] = []
-            start_text = str(chain[start_key])
             previous_eq = None  # (lhs, rhs, text) of the last equation in the chain
             relation = Relation.EQ  # what the chain concludes so far
             if isinstance(start, tuple):  # a chain may open with an equation: check it as an identity
@@ -592,15 +610,21 @@ class _Builder:
                 number += 1
                 if number > MAX_STEPS:
                     raise ParseError(f"more than {MAX_STEPS} steps in one file", header, "split the file")
-                made = self._step(step, ("chain", c, "step", s), self.pos.steps[c][s], number, title,
-                                  current, current_text, previous_eq)
+                self.carried = None
+                made = self._step_or_error(step, c, s, number, title, current, current_text, previous_eq)
                 steps.append(made)
+                if made.claim is None:  # the next step continues from this line's expression, if it was read
+                    current, previous_eq = _continued(self.carried), None
+                    current_text = made.text
+                    continue
                 if made.is_equation:  # an equation or inequality 'lhs R rhs' starts the composition afresh
                     previous_eq = (made.claim.lhs, made.claim.rhs, made.text) + \
                         ((made.claim.relation,) if isinstance(made.claim, Bound) else ())
                     relation = made.relation
+                elif compose(relation, made.relation) is None:  # this step's error; the chain goes on from it
+                    steps[-1] = self._reversal(made, relation, steps)
                 else:
-                    relation = self._compose(relation, made, steps)
+                    relation = compose(relation, made.relation)
                 current, current_text = made.claim.rhs, made.text
                 if made.relation is not Relation.EQ:
                     current_text = expression_text(made.text)
@@ -610,6 +634,51 @@ class _Builder:
                                 span=start_span, steps=tuple(steps), start_is_equation=isinstance(start, tuple),
                                 relation=relation))
         return tuple(chains)
+
+    def _step_or_error(self, step, c: int, s: int, number: int, title: str, current, current_text: str,
+                       previous_eq) -> Step:
+        """The s-th step of chain c, or, when it cannot be read, a step that carries its error."""
+        try:
+            return self._step(step, ("chain", c, "step", s), self.pos.steps[c][s], number, title,
+                              current, current_text, previous_eq)
+        except ParseError as exc:
+            self.carried = getattr(exc, "value", None)  # the step's own expression, when it was readable
+            key = next((k for k in ("expr", "latex") if isinstance(step, dict) and k in step), None)
+            text = str(step.get(key, "")) if key else ""
+            span = self.span(("chain", c, "step", s), key, self.pos.steps[c][s]) if key \
+                else Span(self.path, self.pos.steps[c][s])
+            return self._unreadable(exc, number, title, text, span)
+
+    def _unreadable(self, exc: ParseError, number: int, title: str, text: str, span: Span) -> Step:
+        self.unreadable += 1
+        if self.unreadable > MAX_STEP_ERRORS:
+            raise ParseError(f"more than {MAX_STEP_ERRORS} steps cannot be read", exc.span or span,
+                             "fix the first errors and check again") from None
+        error = StepError(exc.span or span, exc.message, exc.hint or "")
+        return Step(number=number, chain=title, text=text, previous_text="", claim=None, span=exc.span or span,
+                    error=error)
+
+    def _after_unreadable(self, steps_raw, c: int, title: str, number: int, first: Step) -> list[Step]:
+        """The steps of a chain whose start cannot be read: each still read (and its own error reported)."""
+        if not isinstance(steps_raw, list):
+            return []
+        out: list[Step] = []
+        current, current_text, previous_eq = None, first.text, None
+        for s, step in enumerate(steps_raw[:len(self.pos.steps[c])]):
+            number += 1
+            self.carried = None
+            made = self._step_or_error(step, c, s, number, title, current, current_text, previous_eq)
+            out.append(made)
+            if made.claim is not None:
+                if made.is_equation:
+                    previous_eq = (made.claim.lhs, made.claim.rhs, made.text) + \
+                        ((made.claim.relation,) if isinstance(made.claim, Bound) else ())
+                current, current_text = made.claim.rhs, made.text
+                if made.relation is not Relation.EQ:
+                    current_text = expression_text(made.text)
+            else:
+                current, current_text, previous_eq = _continued(self.carried), made.text, None
+        return out
 
     def _step(self, step, table: tuple, header_line: int, number: int, chain_title: str,
               current, current_text: str, previous_eq) -> Step:
@@ -626,6 +695,15 @@ class _Builder:
         key = "latex" if "latex" in step else "expr"
         span = self.span(table, key, header_line)
         value = self._expression(step[key], span, latex=key == "latex", locate=self._locate(table, key, step[key]))
+        try:
+            return self._claim(step, table, header_line, number, chain_title, current, current_text, previous_eq,
+                               key, span, value)
+        except ParseError as exc:
+            exc.value = value  # type: ignore[attr-defined] - the next step may still continue from it
+            raise
+
+    def _claim(self, step, table: tuple, header_line: int, number: int, chain_title: str, current,
+               current_text: str, previous_eq, key: str, span: Span, value) -> Step:
         by_text = step.get("by", "")
         by_span = self.span(table, "by", header_line)
         if isinstance(by_text, list):
@@ -678,17 +756,19 @@ class _Builder:
             return Step(previous_text="", claim=Identity(*value), is_equation=True, **common)
         if "equation" in by:
             raise ParseError("'both sides' applies to equations", by_span, "write this step as an equation lhs == rhs")
+        if current is None:
+            raise ParseError("this step continues from a line that cannot be read, so it cannot be checked", span,
+                             "fix the error on the line before; an equation (lhs == rhs) would be checked on its own")
         return Step(previous_text=current_text, claim=Identity(current, value), **common)
 
-    def _compose(self, relation: Relation, made: Step, steps: list[Step]) -> Relation:
-        """The chain's relation after `made`; an error when it concludes nothing (a >= b <= c)."""
-        composed = compose(relation, made.relation)
-        if composed is None:
-            earlier = next((s for s in reversed(steps[:-1]) if s.relation.direction == relation.direction), made)
-            raise ParseError(f"this step says {made.relation.symbol} after a {relation.symbol} step (line "
-                             f"{earlier.span.line}): the chain would conclude nothing about its first and last "
-                             "expressions", made.span, "start a new [[chain]] for the bound in the other direction")
-        return composed
+    def _reversal(self, made: Step, relation: Relation, steps: list[Step]) -> Step:
+        """`made` as that step's error: it says <= after a >= (or the reverse), so the chain concludes nothing."""
+        earlier = next((s for s in reversed(steps[:-1]) if s.relation.direction == relation.direction), made)
+        exc = ParseError(f"this step says {made.relation.symbol} after a {relation.symbol} step (line "
+                         f"{earlier.span.line}): the chain would conclude nothing about its first and last "
+                         "expressions", made.span, "start a new [[chain]] for the bound in the other direction")
+        return dataclasses.replace(self._unreadable(exc, made.number, made.chain, made.text, made.span),
+                                   relation=made.relation)
 
     def _substitution(self, text, span: Span, locate=None):
         if not isinstance(text, str) or text.count("=") != 1 or "==" in text:
@@ -709,3 +789,12 @@ class _Builder:
 
             return parse_latex(text, self.scope, span, locate=locate)
         return parse_expression(text, self.scope, span, locate=locate)
+
+
+def _continued(value):
+    """What the next step continues from, given a line's expression (an equation continues from its right side)."""
+    if isinstance(value, tuple):
+        return value[1]
+    if isinstance(value, Related):
+        return value.rhs
+    return value

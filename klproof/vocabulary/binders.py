@@ -109,19 +109,20 @@ def _walk(e: sp.Basic, depth: int, env: dict, new_var: Callable[[sp.Symbol, int,
     written by the LaTeX reader, the expression reader or a rewrite gets the same variable."""
     if isinstance(e, sp.Symbol):
         return env.get(e, e)
-    if not e.args or isinstance(e, (sp.Lambda, sp.Number)):
-        return e  # a Lambda (a definition's body) is closed apart from its parameters
+    if not e.args or isinstance(e, (sp.Lambda, sp.Number)) or type(e).__name__ == "DefinitionBody":
+        return e  # a definition's body is closed apart from its parameters
     if isinstance(e, ExprWithLimits):
+        # SymPy's first limit is the innermost: each limit's bounds see the variables of the limits after it
         env = dict(env)
         limits = []
-        for limit in e.limits:  # each limit's bounds see the variables of the limits before it
+        for limit in reversed(e.limits):
             var, *bounds = limit
             bounds = [_walk(b, depth, env, new_var) for b in bounds]
             depth += 1
             renamed = new_var(var, depth, _limit_domain(e, var, bounds))
             env[var] = renamed
             limits.append(sp.Tuple(renamed, *bounds))
-        return e.func(_walk(e.function, depth, env, new_var), *limits)
+        return e.func(_walk(e.function, depth, env, new_var), *reversed(limits))
     binds = getattr(type(e), "binds", None)
     if binds is not None and isinstance(e, Binder):
         var_at, scoped = binds
@@ -145,7 +146,9 @@ def _fresh_var(var: sp.Symbol, depth: int, domain: dict) -> sp.Symbol:
 
 
 def canonical(expr):
-    """expr with every binder's variable named by its nesting depth (alpha-normal form)."""
+    """expr with every binder's variable named by its nesting depth (alpha-normal form).
+
+    Only for a closed term (a whole claim): a free variable of `expr` must never be a canonical one."""
     if not isinstance(expr, sp.Basic):
         return expr
     return _walk(expr, 0, {}, _canonical_var)
@@ -157,10 +160,15 @@ def rename_apart(expr):
 
 
 def subst(expr, mapping: dict):
-    """Capture-avoiding substitution of free symbols, in canonical form."""
+    """Capture-avoiding substitution of free symbols.
+
+    The result's binders are fresh, not canonical: `canonical` numbers binders from the top of
+    the expression it is given, so it is applied to whole claims only (the engine does, after
+    every rewrite); applied to a piece, it could give an inner binder the name of a variable
+    bound outside that piece."""
     if not mapping:
         return expr
-    return canonical(rename_apart(expr).xreplace(mapping))
+    return rename_apart(expr).xreplace(mapping)
 
 
 def bound_variables(expr) -> set:

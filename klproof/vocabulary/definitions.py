@@ -15,8 +15,31 @@ from sympy.core.function import Function
 from klproof.vocabulary.binders import domain_of, subst
 
 
+class DefinitionBody(sp.Basic):
+    """A definition's parameters and body: (Tuple(params), body). Closed apart from its parameters.
+
+    Not SymPy's Lambda, which turns a body equal to its parameter (sqrt(w**2) for a positive w)
+    into an argument-less IdentityFunction.
+    """
+
+    def __new__(cls, params, body):
+        return sp.Basic.__new__(cls, sp.Tuple(*params), body)
+
+    @property
+    def variables(self) -> tuple:
+        return tuple(self.args[0])
+
+    @property
+    def expr(self) -> sp.Expr:
+        return self.args[1]
+
+    @property
+    def free_symbols(self):
+        return self.expr.free_symbols - set(self.variables)
+
+
 class Defined(Function):
-    """An application of a definition from the derivation file: (name, Lambda, Tuple(args)).
+    """An application of a definition from the derivation file: (Str(name), DefinitionBody, Tuple(args)).
 
     The body travels with the application, so a claim is self-contained: the
     checker needs no other context, and a cache key covers the definition too.
@@ -32,6 +55,9 @@ class Defined(Function):
     def name(self) -> str:
         return self.args[0].name
 
+    def _eval_simplify(self, **kwargs):
+        return self  # the body replaces it only through the definition rule, where its preconditions hold
+
     def unmet_precondition(self) -> str | None:
         """Why the body may not replace this application (an argument not provably in its domain), or None."""
         for param, arg in zip(self.args[1].variables, self.args[2]):
@@ -44,8 +70,12 @@ class Defined(Function):
         """The body with the arguments in place (capture-avoiding); None where a precondition is unproved."""
         if self.unmet_precondition() is not None:
             return None
-        lam = self.args[1]
-        return subst(lam.expr, dict(zip(lam.variables, self.args[2])))
+        body = self.args[1]
+        return subst(body.expr, dict(zip(body.variables, self.args[2])))
+
+    def _eval_evalf(self, prec):
+        body = self.expand_definition()
+        return body._eval_evalf(prec) if body is not None and hasattr(body, "_eval_evalf") else None
 
     def _eval_is_real(self):
         body = self.expand_definition()
