@@ -66,6 +66,9 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
     # one line with the same offsets: a multi-line string is one expression; leading blanks are skipped
     source = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     leading = _LEADING.match(source) if allow_equation else None
+    if leading and not source[leading.end():].strip():
+        raise ParseError(f"nothing after the relation '{leading.group(1)}'", span,
+                         f'write what the previous expression is {leading.group(1)}, e.g. expr = "{leading.group(1)} 0"')
     if leading:  # blanked out, so that offsets in the text stay the file's
         source = " " * leading.end() + source[leading.end():]
     lead = len(source) - len(source.lstrip(" "))

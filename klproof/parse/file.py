@@ -742,6 +742,10 @@ class _Builder:
                                  by_span, "write the inequality it follows from as the previous step, or justify "
                                  "it with a rule for bounds, e.g. by = \"Jensen\"")
             if value.lhs is None:
+                if current is None:
+                    raise ParseError("this step continues from a line that cannot be read, so it cannot be checked",
+                                     span, "fix the error on the line before; an inequality lhs >= rhs would be "
+                                     "checked on its own")
                 return Step(previous_text=current_text, claim=Bound(current, value.rhs, value.relation),
                             relation=value.relation, **common)
             return Step(previous_text="", claim=Bound(value.lhs, value.rhs, value.relation), is_equation=True,

@@ -624,6 +624,9 @@ def _step_line(step: Step, derivation: Derivation, scope: Scope, verdict: Verdic
     claim = step.claim
     where = f"{step.span.path}:{step.span.line}"
     rel = step.relation.latex
+    if claim is None:  # a step that could not be read: its text as written, marked by its verdict
+        verbatim = "\\text{\\texttt{" + escape_text(" ".join(step.text.split())) + "}}"
+        return ExportLine("", None, verbatim, where, step.by_text, step.note, verdict)
     if step.is_equation:
         expected = (claim.lhs, claim.rhs)
         text = step.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from klproof.model import Relation
+from klproof.model import Relation, expression_text
 from klproof.verdict import FileReport, Report, Status, Verdict
 
 STYLE = {
@@ -51,8 +51,8 @@ def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
         method = _clip(verdict.method, 55) + " (cached)" if verdict.cached else _clip(verdict.method, 64)
         lines.append(Text.assemble(f"  {info.number:>3}  line {info.line:<4} ", (f"{label:<10}", style),
                                    f" {method:<64} ", (f"{_ms(verdict.seconds):>7}", "dim")))
-        relation = "" if info.is_equation or info.relation is not Relation.EQ or info.text.lstrip().startswith("=") \
-            else "= "  # LaTeX steps may say "=" themselves; an inequality step starts with its relation
+        # a step that starts with its own relation ('>= 0', LaTeX '&= ...') shows it; others are '= ...'
+        relation = "" if info.is_equation or expression_text(info.text) != info.text else "= "
         by = f"   [by: {info.by_text}]" if info.by_text else ""
         lines.append(Text.assemble(f"       {relation}{_clip(info.text, 100)}", (by, "dim")))
         if verdict.status is not Status.PROVED or verbose:
