@@ -73,6 +73,7 @@ TRUE_BOUNDS = [
     ("p*(1 - p)", "> 0", ""),
     ("-bit*log(p) - (1 - bit)*log(1 - p)", ">= 0", ""),
     ("sqrt(p*b)", "< 1", ""),
+    ("KL(Bernoulli(x, p), Bernoulli(x, b))", ">= 0", "Gibbs"),
 ]
 
 # (start, step, justification): each must be refuted, never proved
@@ -88,6 +89,7 @@ FALSE_BOUNDS = [
     ("1 - p*b", "< 1 - p", ""),
     ("-log(p**bit * (1 - p)**(1 - bit))", "<= -bit*log(p)", ""),
     ("x", "> x - 1 + (x - 1)**2", ""),  # holds at some points only
+    ("KL(Bernoulli(x, p), Bernoulli(x, b))", "> 0", "Gibbs"),  # 0 at p = b
 ]
 
 
