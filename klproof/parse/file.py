@@ -31,8 +31,7 @@ from klproof.parse.build import MAX_EXPANDED_NODES, Scope
 from klproof.parse.expr import BUILTINS, CONSTANTS, expanded_size, parse_expression
 from klproof import vocabulary as C
 from klproof.vocabulary.binders import domain_of
-from klproof.vocabulary.domains import (Bounded, DomainError, declares_domain, implied_assumptions, parse_domain,
-                                        split_declaration)
+from klproof.vocabulary.domains import Bounded, DomainError, bounded_symbol, declares_domain
 
 MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
 MAX_CHAINS = 500
@@ -438,23 +437,10 @@ class _Builder:
         """A declared symbol; with an interval or set ("in (0, 1)", "0 < p < 1", "in {0, 1}"), a Bounded one."""
         if not isinstance(text, str) or not declares_domain(text):
             return sp.Symbol(name, **self._assumptions(text, span))
-        words, parts = split_declaration(text)
-        kwargs = self._assumptions(words, span)
-        if len(parts) != 1:
-            raise ParseError(f"'{show(text)}' declares {len(parts)} intervals or sets for {name}; write one",
-                             span, f'e.g. {name} = "in (0, 1)" or "real, 0 < {name} < 1"')
         try:
-            domain = parse_domain(parts[0], name, self.scope.symbols.get, bool(kwargs.get("integer")))
+            return bounded_symbol(name, text, self.scope.symbols.get, lambda words: self._assumptions(words, span))
         except DomainError as exc:
-            raise ParseError(f"cannot read the domain of {name}: {show(str(exc))}", span,
-                             'write e.g. "in (0, 1)", "in (0, 1]", "in {0, 1}", "real, 0 < p < 1" '
-                             'or "integer, 1 <= k <= K" (K declared above)') from None
-        implied = implied_assumptions(domain)
-        try:
-            return Bounded(name, domain, **{**kwargs, **implied})
-        except Exception:
-            raise ParseError(f"the assumptions '{show(text)}' of {name} contradict its domain", span,
-                             "drop the word that disagrees with the interval or set") from None
+            raise ParseError(str(exc), span, exc.hint) from None
 
     def _families(self) -> None:
         for name, text in self._table("families").items():

@@ -26,6 +26,8 @@ from fractions import Fraction
 
 import sympy as sp
 
+from klproof.errors import show
+
 MAX_SET = 32  # values in a finite set
 MAX_CORNERS = 256  # points enumerated by the sign oracle
 
@@ -106,7 +108,32 @@ _CHAIN = re.compile(r"(<=|>=|≤|≥|<|>)")
 
 
 class DomainError(ValueError):
-    pass
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
+
+
+_HINT = 'write e.g. "in (0, 1)", "in (0, 1]", "in {0, 1}", "real, 0 < p < 1" or "integer, 1 <= k <= K" (K declared above)'
+
+
+def bounded_symbol(name: str, text: str, lookup: Callable[[str], sp.Expr | None],
+                   read_words: Callable[[str], dict]) -> Bounded:
+    """The symbol an assumption string with an interval or set declares; `read_words` reads the other words
+    ("real", "integer") into SymPy assumptions. Raises DomainError with a hint."""
+    words, parts = split_declaration(text)
+    kwargs = read_words(words)
+    if len(parts) != 1:
+        raise DomainError(f"'{show(text, 60)}' declares {len(parts)} intervals or sets for {name}; write one",
+                          f'e.g. {name} = "in (0, 1)" or "real, 0 < {name} < 1"')
+    try:
+        domain = parse_domain(parts[0], name, lookup, bool(kwargs.get("integer")))
+    except DomainError as exc:
+        raise DomainError(f"cannot read the domain of {name}: {exc}", _HINT) from None
+    try:
+        return Bounded(name, domain, **{**kwargs, **implied_assumptions(domain)})
+    except Exception:  # SymPy rejects contradictory assumptions with several exception types
+        raise DomainError(f"the assumptions '{show(text, 60)}' of {name} contradict its domain",
+                          "drop the word that disagrees with the interval or set") from None
 
 
 _PART = re.compile(r"\bin\s*(?:[(\[][^()\[\]]*[)\]]|\{[^{}]*\})")  # "in (0, 1]", "in {0, 1}"
@@ -134,14 +161,14 @@ def _bound(text: str, lookup: Callable[[str], sp.Expr | None]) -> sp.Expr | None
     if match:
         sign, number, denominator = match.groups()
         if len(text) > 40:
-            raise DomainError(f"the number '{text[:20]}...' is too long")
+            raise DomainError(f"the number '{show(text, 20)}' is too long")
         if denominator and int(denominator) == 0:
             raise DomainError("division by zero in an interval end")
         value = Fraction(number) / (int(denominator) if denominator else 1)
         return sp.Rational(-value if sign else value)
     found = lookup(text)
     if found is None:
-        raise DomainError(f"'{text[:40]}' is neither a number nor a declared symbol")
+        raise DomainError(f"'{show(text, 40)}' is neither a number nor a declared symbol")
     return found
 
 
@@ -158,7 +185,7 @@ def parse_domain(part: str, name: str, lookup: Callable[[str], sp.Expr | None], 
         for v in values:
             b = _bound(v, lambda _: None) if _NUMBER.match(v.strip()) else None
             if b is None:
-                raise DomainError(f"'{v.strip()[:40]}' in a set is not a number")
+                raise DomainError(f"'{show(v.strip(), 40)}' in a set is not a number")
             numbers.append(b)
         return FiniteSet(tuple(sorted(set(numbers))))
     if match := _INTERVAL.match(part):
@@ -337,7 +364,7 @@ def _corners(symbols) -> list[dict] | None:
         total *= len(a)
     if total > MAX_CORNERS:
         return None
-    return [dict(zip(symbols, combo)) for combo in itertools.product(*axes)]
+    return [dict(zip(symbols, combo, strict=True)) for combo in itertools.product(*axes)]
 
 
 def nonnegative(e: sp.Expr) -> bool:
@@ -402,7 +429,7 @@ def _sign_by_corners(e: sp.Expr) -> int | None:
             # the zero-at-open-corners case needs the restriction to each set value not identically zero
             fixed = [s for s in symbols if isinstance(domain_of(s), FiniteSet)]
             for combo in itertools.product(*[domain_of(s).values for s in fixed]):
-                if sp.expand(e.xreplace(dict(zip(fixed, combo)))) == 0:
+                if sp.expand(e.xreplace(dict(zip(fixed, combo, strict=True)))) == 0:
                     ok = False
                     break
         if ok:
