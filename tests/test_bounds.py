@@ -74,6 +74,7 @@ TRUE_BOUNDS = [
     ("-bit*log(p) - (1 - bit)*log(1 - p)", ">= 0", ""),
     ("sqrt(p*b)", "< 1", ""),
     ("KL(Bernoulli(x, p), Bernoulli(x, b))", ">= 0", "Gibbs"),
+    ("-p*log(p) - (1 - p)*log(1 - p)", ">= 0", ""),  # the entropy of a Bernoulli(p): needs 1 - p < 1
 ]
 
 # (start, step, justification): each must be refuted, never proved

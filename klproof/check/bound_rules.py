@@ -183,7 +183,9 @@ class Prover:
         forms = [d, sp.expand(d)]
         if self.normalize is not None:
             forms.append(self.normalize(d))
-        forms += [sp.factor_terms(f) for f in forms[1:]]  # x log q - log q = (x - 1) log q: a product of signs
+        # x log q - log q = (x - 1) log q: a product of signs (collected by each log, or by common factors)
+        forms += [sp.collect(f, sorted(f.atoms(sp.log), key=sp.default_sort_key)) for f in forms[1:]]
+        forms += [sp.factor_terms(f) for f in forms[1:]]
         for form in forms:
             found = lower(form, strict)
             if found is not None:
