@@ -396,3 +396,17 @@ def test_diagnosis_names_a_dropped_kl_term():
     verdict = verdict_of("E(log(P(X|z)), Q(z|X))", ">= log(P(X))", "Gibbs")
     assert verdict.status is Status.REFUTED
     assert "with -KL(Q(z|X), P(z)) added to the left side it holds with ≤" in verdict.diagnosis
+
+
+@settings(max_examples=60, deadline=None)
+@given(coefficients=st.lists(st.integers(-4, 4), min_size=2, max_size=5), lo_open=st.booleans(), hi_open=st.booleans())
+def test_sign_of_a_polynomial_in_one_interval_symbol_agrees_with_exact_values(coefficients, lo_open, hi_open):
+    s = domains.Bounded("s", domains.Interval(sp.Integer(0), sp.Integer(1), lo_open, hi_open), real=True)
+    e = sum(c * s**k for k, c in enumerate(coefficients))
+    sign = domains.sign(e)
+    if sign is None:
+        return
+    points = [sp.Rational(i, 40) for i in range(41)]
+    points = [v for v in points if (v > 0 or not lo_open) and (v < 1 or not hi_open)]
+    for v in points:
+        assert e.xreplace({s: v}) * sign > 0, (e, v)

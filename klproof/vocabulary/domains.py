@@ -437,6 +437,34 @@ def _sign_by_corners(e: sp.Expr) -> int | None:
     return None
 
 
+def _sign_by_roots(e: sp.Expr) -> int | None:
+    """+1 / -1 for a polynomial with rational coefficients in one interval symbol that has no real root in the
+    interval (counted exactly, by Sturm sequences): it keeps the sign it has at one inside point."""
+    symbols = list(e.free_symbols)
+    if len(symbols) != 1 or not isinstance(domain_of(symbols[0]), Interval) or domain_of(symbols[0]).integer:
+        return None
+    s, d = symbols[0], domain_of(symbols[0])
+    lo = d.lo if d.lo is not None and d.lo.is_number else None if d.lo is None else False
+    hi = d.hi if d.hi is not None and d.hi.is_number else None if d.hi is None else False
+    if lo is False or hi is False:
+        return None  # an end that is another symbol
+    try:
+        poly = sp.Poly(e, s)
+    except sp.PolynomialError:
+        return None
+    if poly.degree() < 1 or poly.degree() > 12 or not poly.domain.is_QQ and not poly.domain.is_ZZ:
+        return None
+    roots = poly.count_roots(lo, hi)
+    roots -= sum(1 for end, is_open in ((lo, d.lo_open), (hi, d.hi_open)) if end is not None and is_open
+                 and poly.eval(end) == 0)
+    if roots:
+        return None
+    inside = (lo + hi) / 2 if lo is not None and hi is not None else (lo + 1 if lo is not None else
+                                                                         hi - 1 if hi is not None else 0)
+    value = poly.eval(inside)
+    return None if value == 0 else 1 if value > 0 else -1
+
+
 def sign(e: sp.Expr, depth: int = 0) -> int | None:
     """+1 if e is provably > 0 on the declared domains (and SymPy's assumptions), -1 if provably < 0, else None."""
     if e.is_positive:
@@ -467,6 +495,8 @@ def sign(e: sp.Expr, depth: int = 0) -> int | None:
         inner = sign(e.args[0] - 1, depth + 1)
         return inner if inner is not None and sign(e.args[0], depth + 1) == 1 else None
     found = _sign_by_corners(e)
+    if found is None:
+        found = _sign_by_roots(e)
     if found is not None:
         return found
     if e.is_Add:
