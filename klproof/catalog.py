@@ -91,7 +91,8 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
              "(1 - p for p in (0, 1), 1 - a b for a, b in (0, 1)) is positive for the other rules; |a| = a where a >= 0",
              ("interval", "domain", "domains", "0 < p < 1"),
              conditions=("the sum is multilinear in symbols with finite declared intervals or sets and positive at "
-                         "every corner (or factors into such sums)", "no symbol of the sum is bound by an integral, "
+                         "every corner, or a polynomial in one interval symbol with no root in the interval, or "
+                         "factors into such sums", "no symbol of the sum is bound by an integral, "
                          "sum or expectation")),
     RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
 )}
