@@ -75,6 +75,7 @@ TRUE_BOUNDS = [
     ("sqrt(p*b)", "< 1", ""),
     ("KL(Bernoulli(x, p), Bernoulli(x, b))", ">= 0", "Gibbs"),
     ("-p*log(p) - (1 - p)*log(1 - p)", ">= 0", ""),  # the entropy of a Bernoulli(p): needs 1 - p < 1
+    ("log(P(X))", ">= Sum(Q(z|X)*(log(P(X, z)) - log(Q(z|X))), z)", "Jensen"),  # E_Q written as a sum over z
 ]
 
 # (start, step, justification): each must be refuted, never proved
@@ -91,6 +92,8 @@ FALSE_BOUNDS = [
     ("-log(p**bit * (1 - p)**(1 - bit))", "<= -bit*log(p)", ""),
     ("x", "> x - 1 + (x - 1)**2", ""),  # holds at some points only
     ("KL(Bernoulli(x, p), Bernoulli(x, b))", "> 0", "Gibbs"),  # 0 at p = b
+    ("log(P(X))", "<= Sum(Q(z|X)*(log(P(X, z)) - log(Q(z|X))), z)", "Jensen"),
+    ("log(Sum(P(X, z)*Q(z|X), z))", ">= Sum(P(X, z)*log(Q(z|X)), z)", "Jensen"),  # P(X, z) is not a density of z
 ]
 
 

@@ -102,11 +102,17 @@ def _with(found: set[str] | None, rule: str) -> set[str] | None:
 
 
 def as_expectation(e: sp.Expr):
-    """(f, density, var) if e is E_q[f] or c E_q[f] with c a constant (moved inside), else None."""
+    """(f, density, var) if e is E_q[f] or c E_q[f] with c a constant (moved inside), or the sum over all
+    values of z of q(z|...) f with q a declared distribution over z (E_q[f] as papers write it), else None."""
     coeff, rest = e.as_coeff_Mul()
     if isinstance(rest, C.Expectation):
         f, density, var = rest.args
         return coeff * f, density, var
+    if isinstance(rest, C.LatentSum):
+        summand, var = rest.args
+        for q in sp.Mul.make_args(summand):
+            if isinstance(q, C.Prob) and q.targets == (var,):
+                return coeff * sp.cancel(summand / q), q, var
     return None
 
 
