@@ -22,6 +22,8 @@ class RuleInfo:
     conditions: tuple[str, ...] = ()  # side conditions it proves before it fires
 
 
+EVALUATION = "evaluation"  # the last rung: SymPy's own evaluation of sums and integrals, confirmed numerically
+
 RULES: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("algebra", "algebra", "expand, cancel and collect terms (always on)",
              ("arithmetic", "simplification", "rearrange", "expand", "factor", "collect", "distribute")),
@@ -95,6 +97,9 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
                          "factors into such sums", "no symbol of the sum is bound by an integral, "
                          "sum or expectation")),
     RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
+    RuleInfo("evaluation", "SymPy's evaluation, confirmed numerically",
+             "SymPy evaluates the remaining sums and integrals (integrate, summation); accepted only where the "
+             "independent numeric check agrees, as SymPy's integration can drop conditions", ()),
 )}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from klproof.catalog import RULES
+from klproof.catalog import EVALUATION, RULES
 from klproof.model import Bound, Step
 from klproof.verdict import NumericEvidence, Reason, Status, StepInfo, Verdict
 
@@ -67,6 +67,12 @@ def check_step(step: Step, options: Options) -> Verdict:
 
 def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
     info = step_info(step)
+    if attempt.proved and attempt.stage == EVALUATION and (numeric is None or numeric.evidence is None):
+        # SymPy's own evaluation counts only where the independent numeric check agrees with it
+        why = numeric.reason if numeric is not None and numeric.reason else "numeric checking is off"
+        return Verdict(info, Status.UNKNOWN, "not proved", attempt.rules,
+                       f"SymPy evaluates the difference to 0, but the numeric check could not confirm it ({why})",
+                       seconds)
     if attempt.proved:
         if numeric is not None and numeric.witness is not None:
             # A symbolic proof contradicted by a certified witness means a rule is wrong: fail closed.
