@@ -413,3 +413,10 @@ def test_sign_of_a_polynomial_in_one_interval_symbol_agrees_with_exact_values(co
     points = [v for v in points if (v > 0 or not lo_open) and (v < 1 or not hi_open)]
     for v in points:
         assert e.xreplace({s: v}) * sign > 0, (e, v)
+
+
+def test_symbols_of_one_name_with_different_domains_order_and_differ():
+    one = domains.Bounded("s", domains.Interval(sp.Integer(0), sp.Integer(1)), real=True, positive=True)
+    two = domains.Bounded("s", domains.Interval(sp.Integer(0), sp.Integer(2), False, True), real=True)
+    assert one != two and len((one + two + one * two).free_symbols) == 2
+    assert sorted([one, two], key=sp.default_sort_key)

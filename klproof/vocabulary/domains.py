@@ -74,7 +74,8 @@ class Bounded(sp.Symbol):
         return (self.name, self.domain), self._assumptions_orig
 
     def _hashable_content(self):
-        return super()._hashable_content() + (self.domain,)
+        # the domain as text: SymPy orders arguments by comparing these tuples, and two domains do not compare
+        return super()._hashable_content() + (repr(self.domain),)
 
     def _sympyrepr(self, printer) -> str:
         return f"Bounded({self.name!r}, {self.domain!r}, {printer._print_dict(self._assumptions_orig)})"
