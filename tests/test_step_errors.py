@@ -20,7 +20,7 @@ expr = "2*x + y"
 expr = "3*x"
 [[chain.step]]
 expr = "x*2 == 2*x"
-by = "Jensen's inequality"
+by = "Stirling's formula"
 [[chain.step]]
 expr = "2*x + 0"
 [[chain.step]]
