@@ -483,9 +483,8 @@ class _Translator:
 _RELATIONS = {ast.Eq: Relation.EQ, ast.LtE: Relation.LE, ast.Lt: Relation.LT, ast.GtE: Relation.GE,
               ast.Gt: Relation.GT}
 # A chain step may open with its relation to the previous expression: ">= E(log(g), q)".
-_LEADING = re.compile(r"^\s*(<=|>=|≤|≥|<|>)")
-_LEADING_RELATION = {"<=": Relation.LE, "≤": Relation.LE, ">=": Relation.GE, "≥": Relation.GE, "<": Relation.LT,
-                     ">": Relation.GT}
+_LEADING = re.compile(r"^\s*(<=|>=|<|>)")
+_LEADING_RELATION = {"<=": Relation.LE, ">=": Relation.GE, "<": Relation.LT, ">": Relation.GT}
 
 _ARITHMETIC = {
     ast.Add: lambda a, b: a + b,
