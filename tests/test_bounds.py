@@ -328,7 +328,7 @@ def test_reports_and_exports_show_the_relations(tmp_path):
 
 def test_acceptance_files_pass_and_their_false_variants_are_refuted():
     result = run_cli("check", "--no-cache", "--format", "json", "proofs/004_elbo_bounds.toml",
-                     "proofs/005_bernoulli_and_ddpm.toml", cwd=ROOT)
+                     "proofs/005_bernoulli_and_ddpm.toml", "examples/006_iwae_bound.toml", cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:]
     result = run_cli("check", "--no-cache", "--format", "json", "examples/004_elbo_bounds_false_variants.toml",
                      "examples/005_bernoulli_and_ddpm_false_variants.toml", cwd=ROOT)
