@@ -133,17 +133,22 @@ class _ProgressBar:
         self.timer = None
         self.shown = self.closed = False
 
-    def start(self, total: int) -> None:
+    def start(self) -> None:
         import threading
 
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                  console=self.console, transient=True)
-        self.task = self.progress.add_task("steps", total=total)
+        self.task = self.progress.add_task("steps", total=0)
         self.timer = threading.Timer(self.delay, self._show)
         self.timer.daemon = True
         self.timer.start()
+
+    def grow(self, steps: int) -> None:
+        """A file has been read: its steps join the total (files are read as the run goes)."""
+        if self.progress is not None:
+            self.progress.update(self.task, total=(self.progress.tasks[0].total or 0) + steps)
 
     def _show(self) -> None:
         with self.lock:
@@ -259,7 +264,9 @@ def check(
     output: Optional[Path] = typer.Option(None, "--output", "-o",
                                           help="Write the --format report to this file; the terminal report still goes to the screen."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step; a step over it is 'unknown (timeout)'."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0,
+                             help="Worker processes (0: chosen from the work: one per core, at most one per file, "
+                                  "one for a small run)."),
     seed: int = typer.Option(20261121, "--seed", help="Seed for numeric sampling (reported, so runs are reproducible)."),
     numeric: bool = typer.Option(True, "--numeric/--no-numeric", help="Look for counterexamples when a proof fails."),
     cross_check: bool = typer.Option(False, "--cross-check", help="Also sample proved steps; a disagreement is an error."),
@@ -273,7 +280,6 @@ def check(
     """Prove every step of the derivation files, or refute it with a counterexample."""
     from klproof.api import check_sources
     from klproof.check.decide import Options
-    from klproof.check.runner import default_jobs
 
     sources, problems = collect_files(paths)
     if derivations_only:
@@ -291,9 +297,11 @@ def check(
     console = _console()
     to_screen = format is Format.terminal or output is not None
     bar = _ProgressBar(console) if to_screen and sys.stdout.isatty() else None
+    if bar:
+        bar.start()
     try:
-        report = check_sources(sources, options, jobs=jobs or default_jobs(), cache=store,
-                               on_start=bar.start if bar else None, on_done=bar.advance if bar else None)
+        report = check_sources(sources, options, jobs=jobs, cache=store,
+                               on_parsed=bar.grow if bar else None, on_done=bar.advance if bar else None)
     finally:
         if bar:
             bar.close()

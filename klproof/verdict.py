@@ -20,6 +20,19 @@ class Status(str, Enum):
         return list(Status).index(self)
 
 
+class Reason(str, Enum):
+    """Why a step has no verdict on its mathematics: the run, not the step, decided it.
+
+    Such verdicts say something about the machine or about klproof (never stored in the cache)."""
+
+    TIMEOUT = "timeout"  # stopped at the per-step time limit
+    OUT_OF_MEMORY = "out of memory"  # stopped at the per-worker memory limit
+    TOO_DEEP = "too deeply nested"  # Python's recursion limit
+    CRASH = "crash"  # the worker process died
+    INTERNAL = "internal error"  # an exception inside a rule or the sampler: a klproof bug
+    INCONSISTENT = "internal inconsistency"  # a proof contradicted by a certified witness
+
+
 @dataclass(frozen=True)
 class Witness:
     """A point inside the assumptions where the two sides provably differ."""
@@ -71,6 +84,8 @@ class Verdict:
     evidence: NumericEvidence | None = None
     diagnosis: str = ""
     cached: bool = False
+    reason: Reason | None = None  # set when the run, not the mathematics, decided the status
+    traceback: str = ""  # of an internal error, for `klproof explain`
 
     @property
     def passed(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import sympy as sp
 
 from klproof.catalog import RULES, with_prerequisites
+from klproof.check.decide import InternalFailure
 from klproof.check.rules import PASSES, expectation, kl_definition
 from klproof.model import Identity, Implication, Step
 
@@ -38,7 +39,12 @@ def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms:
         for rule, rewrite, triggers in PASSES:
             if rule not in allowed or not expr.has(*triggers):
                 continue
-            after = rewrite(expr)
+            try:
+                after = rewrite(expr)
+            except (MemoryError, RecursionError):  # resource limits, reported as such by the runner
+                raise
+            except Exception as exc:  # a bug in this rule: name it (decide turns it into an internal error)
+                raise InternalFailure(rule) from exc
             if after != expr:
                 if rule not in fired:
                     fired.append(rule)
