@@ -54,8 +54,8 @@ def check_step(step: Step, options: Options) -> Verdict:
     try:
         return _check_step(step, options, started)
     except InternalFailure as failure:
-        return internal_verdict(step_info(step), failure.where, failure.__cause__ or failure,
-                                time.perf_counter() - started)
+        where = f"the rule '{RULES[failure.where].title}'" if failure.where in RULES else failure.where
+        return internal_verdict(step_info(step), where, failure.__cause__ or failure, time.perf_counter() - started)
     except (MemoryError, RecursionError):
         raise
     except Exception as exc:
