@@ -234,10 +234,15 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
 
     `on_parsed(number of steps)` is called as each file is read, `on_done(verdict)` as each
     verdict arrives; `only` maps a file's index to the step numbers to check (others are skipped)."""
-    import sympy  # noqa: F401 - imported before forking so that workers start warm
-
     if not sources:
         return []
+    # Imported before forking, once, so that no worker imports them again (SymPy alone is ~0.3 s).
+    import sympy  # noqa: F401
+
+    import klproof.check.engine  # noqa: F401
+    import klproof.check.numeric  # noqa: F401
+    import klproof.parse.file  # noqa: F401
+
     context = multiprocessing.get_context("fork")
     files = [_File() for _ in sources]
     only = only or {}
