@@ -8,8 +8,8 @@ collected and the rest of the suite runs; the test only waits for it.
 from __future__ import annotations
 
 import atexit
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
