@@ -75,7 +75,7 @@ class DerivationFile(pytest.File):
 
     def collect(self):
         from klproof.check.runner import Overrun, call_bounded
-        from klproof.errors import KlproofError
+        from klproof.errors import KlproofError, show
         from klproof.parse.source import read_source
 
         shown = self._display_path()
@@ -88,10 +88,10 @@ class DerivationFile(pytest.File):
         try:  # read in a worker, under the time and memory limits of a step: a hostile file cannot hang collection
             error, line, steps = call_bounded(_step_infos, (shown, self._data), timeout)
         except Overrun as exc:
-            error, line, steps = (f"{shown}:1: reading the file: {exc}\n  hint: a number tower or a huge "
+            error, line, steps = (f"{show(shown, 200)}:1: reading the file: {exc}\n  hint: a number tower or a huge "
                                   "expression? simplify the file or split it; or raise --klproof-timeout"), 1, ()
         except RuntimeError as exc:
-            error, line, steps = f"{shown}:1: klproof could not read this file ({exc})", 1, ()
+            error, line, steps = f"{show(shown, 200)}:1: internal error while reading: please report ({exc})", 1, ()
         if error:
             yield UnreadableItem.from_parent(self, name="parse", error=error, line=line)
             return

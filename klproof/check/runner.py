@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Callable
 
 from klproof.check.decide import Options, check_step, crash_verdict, timeout_verdict
+from klproof.errors import show
 from klproof.verdict import Reason, StepInfo, Verdict
 
 if TYPE_CHECKING:
@@ -202,7 +203,6 @@ class _File:
     source: str = ""
     verdicts: dict[int, Verdict] = field(default_factory=dict)
     error: str = ""
-    done: bool = False
 
 
 @dataclass
@@ -272,17 +272,14 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
         index, _, _ = worker.task
         state = files[index]
         if state.infos is None:
-            state.error = (f"{sources[index][0]}:1: reading the file "
+            state.error = (f"{show(sources[index][0], 200)}:1: reading the file "
                            + (f"took longer than {options.timeout:g} s" if reason is Reason.TIMEOUT else what)
                            + "\n  hint: a number tower or a huge expression? simplify the file or split it"
                            + ("; or raise --timeout" if reason is Reason.TIMEOUT else ""))
-            state.done = True
         else:
             position = _next_position(state, worker.position if worker.position is not None else worker.task[1],
                                       only.get(index))
-            if position is None:
-                state.done = True
-            else:
+            if position is not None:
                 info = state.infos[position]
                 verdict = (timeout_verdict(info, options.timeout) if reason is Reason.TIMEOUT
                            else crash_verdict(info, Reason.CRASH, what, time.monotonic() - worker.deadline
@@ -290,8 +287,6 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
                 record(state, position, verdict)
                 if _next_position(state, position + 1, only.get(index)) is not None:
                     heapq.heappush(queue, (-len(sources[index][1]), index, position + 1))
-                else:
-                    state.done = True
         worker.task = None
         _replace(workers, worker, spawn)
 
@@ -337,7 +332,7 @@ def _receive(worker: _Worker, message: tuple, files: list[_File], record, on_par
     kind = message[0]
     worker.deadline = time.monotonic() + options.timeout  # every message starts the next step's clock
     if kind == "error":
-        state.error, state.done, worker.task = message[1], True, None
+        state.error, worker.task = message[1], None
     elif kind == "parsed":
         if state.infos is None:
             state.title, state.source, state.infos = message[1], message[2], message[3]
@@ -348,8 +343,8 @@ def _receive(worker: _Worker, message: tuple, files: list[_File], record, on_par
         _, position, verdict = message
         record(state, position, verdict)
         worker.position = _next_position(state, position + 1, selection)
-    else:  # "done"
-        state.done, worker.task = True, None
+    else:  # "done": the worker is free
+        worker.task = None
 
 
 def _next_position(state: _File, start: int, selection: frozenset[int] | None) -> int | None:
