@@ -5,10 +5,14 @@ back what it finished as it goes (the file's steps, then each verdict). Reading 
 bounded like checking: the parent allows `timeout` seconds from the task's start
 to the parsed file and from each message to the next, and kills a worker that
 overruns (a signal in the worker would not stop SymPy deep inside C-level loops).
-A file whose reading overruns or kills its worker is that file's error; a step
-that does is that step's unknown, and a fresh worker reads the file again and goes
-on with the next step. Workers are forked after SymPy is imported, so starting one
-costs milliseconds, and the sources are inherited: a task is only an index.
+Reading a file is one unit however many steps it has, so it is charged by the
+worker's CPU seconds: a busy shared machine does not turn a slow-to-read file
+into an error (its wall time is capped at READ_WALL_FACTOR times the limit). A
+file whose reading overruns or kills its worker is that file's error; a step
+that does is that step's unknown, and a fresh worker reads the file again and
+goes on with the next step. Workers are forked after SymPy is imported, so
+starting one costs milliseconds, and the sources are inherited: a task is only
+an index.
 
 Workers never outlive the run: each asks the kernel to kill it when its parent
 dies (PR_SET_PDEATHSIG, with a thread watching getppid() as the fallback), closes
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 MEMORY_LIMIT_BYTES = 4 * 1024**3  # per worker, where the platform allows it
 MEMORY_LIMIT_ENV = "KLPROOF_MEMORY_LIMIT_MB"  # a lower (or higher) cap in MiB, e.g. for tests
 CPU_SLACK_SECONDS = 2  # a worker's own CPU cap per step: the time limit plus this (the parent kills it first)
+READ_WALL_FACTOR = 4  # reading a file may take this many times --timeout in wall time while its CPU time is under it
 SMALL_RUN_BYTES = 12_000  # less work than this (in file bytes) is checked by one worker: a second would not pay
 
 
@@ -211,6 +216,8 @@ class _Worker:
     conn: Connection
     task: tuple | None = None  # (file index, first step, selection)
     deadline: float = 0.0
+    started: float = 0.0  # when the task was given
+    cpu_at_start: float | None = None  # the worker's CPU seconds then (None: not readable here)
     position: int | None = None  # the step it is checking, once the file is parsed
 
 
@@ -264,8 +271,22 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
     def give(worker: _Worker) -> None:
         _, index, first = heapq.heappop(queue)
         worker.task, worker.position = (index, first, only.get(index)), None
-        worker.deadline = time.monotonic() + options.timeout
+        worker.started = time.monotonic()
+        worker.deadline = worker.started + options.timeout
+        worker.cpu_at_start = _cpu_seconds(worker.process.pid)
         worker.conn.send(worker.task)
+
+    def starved(worker: _Worker) -> bool:
+        """Whether a worker still reading its file has had less CPU than the time limit (a busy shared
+        machine, not a slow file): then its deadline moves, up to READ_WALL_FACTOR times the limit."""
+        if worker.position is not None or files[worker.task[0]].infos is not None or worker.cpu_at_start is None:
+            return False
+        used = (_cpu_seconds(worker.process.pid) or 0.0) - worker.cpu_at_start
+        now = time.monotonic()
+        if used >= options.timeout or now - worker.started >= READ_WALL_FACTOR * options.timeout:
+            return False
+        worker.deadline = min(now + max(0.1, options.timeout - used), worker.started + READ_WALL_FACTOR * options.timeout)
+        return True
 
     def settle(worker: _Worker, reason: Reason | None, what: str) -> None:
         """The worker overran (reason TIMEOUT) or died: charge it to the file or to its step, go on."""
@@ -315,7 +336,7 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
                         settle(worker, Reason.CRASH, "the checking process died (out of memory or CPU time?)")
                         continue
                     _receive(worker, message, files, record, on_parsed, options)
-                elif time.monotonic() >= worker.deadline:
+                elif time.monotonic() >= worker.deadline and not starved(worker):
                     settle(worker, Reason.TIMEOUT, "")
     finally:
         for worker in workers:
@@ -345,6 +366,19 @@ def _receive(worker: _Worker, message: tuple, files: list[_File], record, on_par
         worker.position = _next_position(state, position + 1, selection)
     else:  # "done": the worker is free
         worker.task = None
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) that process `pid` has used, from /proc; None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _next_position(state: _File, start: int, selection: frozenset[int] | None) -> int | None:
