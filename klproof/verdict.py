@@ -21,10 +21,11 @@ class Status(str, Enum):
 
 
 class Reason(str, Enum):
-    """Why a step has no verdict on its mathematics: the run, not the step, decided it.
+    """Why a step has no verdict on its mathematics: its input, the run or klproof decided it.
 
-    Such verdicts say something about the machine or about klproof (never stored in the cache)."""
+    Such verdicts say something about the input, the machine or klproof: never stored in the cache."""
 
+    UNREADABLE = "unreadable"  # the step's line cannot be read (an input error: exit 2)
     TIMEOUT = "timeout"  # stopped at the per-step time limit
     OUT_OF_MEMORY = "out of memory"  # stopped at the per-worker memory limit
     TOO_DEEP = "too deeply nested"  # Python's recursion limit
@@ -84,7 +85,8 @@ class Verdict:
     evidence: NumericEvidence | None = None
     diagnosis: str = ""
     cached: bool = False
-    reason: Reason | None = None  # set when the run, not the mathematics, decided the status
+    reason: Reason | None = None  # set when the input, the run or klproof, not the mathematics, decided it
+    hint: str = ""  # what to do next, for an unreadable step
     traceback: str = ""  # of an internal error, for `klproof explain`
 
     @property
@@ -121,7 +123,7 @@ class Report:
 
     @property
     def has_input_errors(self) -> bool:
-        return any(f.error for f in self.files)
+        return any(f.error for f in self.files) or any(v.reason is Reason.UNREADABLE for v in self.verdicts)
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from klproof.catalog import RULES
+from klproof.catalog import EVALUATION, RULES
 from klproof.model import Step
 from klproof.verdict import NumericEvidence, Reason, Status, StepInfo, Verdict
 
@@ -50,6 +50,8 @@ def check_step(step: Step, options: Options) -> Verdict:
 
     An exception inside a rule or the sampler is that step's internal error, never a reason
     worded from Python's message (MemoryError and RecursionError are limits: the runner reports them)."""
+    if step.error is not None:
+        return unreadable_verdict(step)
     started = time.perf_counter()
     try:
         return _check_step(step, options, started)
@@ -84,6 +86,12 @@ def _check_step(step: Step, options: Options, started: float) -> Verdict:
 
 def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
     info = step_info(step)
+    if attempt.proved and attempt.stage == EVALUATION and (numeric is None or numeric.evidence is None):
+        # SymPy's own evaluation counts only where the independent numeric check agrees with it
+        why = numeric.reason if numeric is not None and numeric.reason else "numeric checking is off"
+        return Verdict(info, Status.UNKNOWN, "not proved", attempt.rules,
+                       f"SymPy evaluates the difference to 0, but the numeric check could not confirm it ({why})",
+                       seconds)
     if attempt.proved:
         if numeric is not None and numeric.witness is not None:
             # A symbolic proof contradicted by a certified witness means a rule is wrong: fail closed.
@@ -121,6 +129,13 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def unreadable_verdict(step: Step) -> Verdict:
+    """A step that cannot be read is that step's error, at its own line; the others are still checked."""
+    error = step.error
+    return Verdict(step_info(step), Status.ERROR, "unreadable", detail=error.message, reason=Reason.UNREADABLE,
+                   hint=error.hint)
+
+
 def timeout_verdict(info: StepInfo, seconds: float) -> Verdict:
     return Verdict(info, Status.UNKNOWN, "timeout", detail=f"stopped after {seconds:g} s; raise --timeout or split the step",
                    seconds=seconds, reason=Reason.TIMEOUT)
@@ -141,4 +156,4 @@ def internal_verdict(info: StepInfo, where: str, exc: BaseException, seconds: fl
 
 
 __all__ = ["Options", "InternalFailure", "check_step", "decide", "timeout_verdict", "crash_verdict",
-           "internal_verdict", "step_info"]
+           "internal_verdict", "step_info", "unreadable_verdict"]

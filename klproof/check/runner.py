@@ -176,7 +176,7 @@ def _read(path: str, data: bytes, cap: str):
 
 def _check(step, options: Options, cap: str, cache: "VerdictCache | None") -> Verdict:
     started = time.perf_counter()
-    if cache is not None:
+    if cache is not None and step.error is None:  # an unreadable step is its error: nothing to look up
         try:
             hit = cache.get(step, options)
         except Exception:  # a step the cache cannot key (e.g. a number too long to print) is checked anew

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from klproof.report.text import where as step_where
 from klproof.verdict import FileReport, Report, Status, Verdict
 
 STYLE = {
@@ -71,7 +72,7 @@ def _counts(verdicts) -> str:
 def render_explanation(verdict: Verdict) -> RenderableType | None:
     info = verdict.step
     lines: list[Text] = []
-    where = f"{info.path}:{info.line}"
+    where = step_where(verdict)
     label, style = STYLE[verdict.status]
     if verdict.status is Status.PROVED:
         if not verdict.detail:
@@ -94,6 +95,8 @@ def render_explanation(verdict: Verdict) -> RenderableType | None:
         lines.append(Text(f"  diagnosis: {verdict.diagnosis}", style="bold"))
     elif verdict.detail and verdict.status is not Status.PROVED:
         lines.append(Text(f"  why:       {verdict.detail}"))
+        if verdict.hint:
+            lines.append(Text(f"  hint:      {verdict.hint}"))
     if verdict.status is Status.NUMERIC and not info.accept_numeric:
         lines.append(Text("  numeric evidence is not proof; add numeric = true to the step to accept it", style="dim"))
     return Group(*(Text("     ") + line for line in lines))
