@@ -124,7 +124,7 @@ def test_export_writes_a_file(tmp_path):
     out = tmp_path / "x.md"
     result = run_cli("export", "proofs/002_epsilon_reparameterisation.toml", "--to", "markdown", "-o", str(out))
     assert result.returncode == 0 and result.stdout == ""
-    assert out.read_text(encoding="utf-8").startswith("# Deriving -D\\_KL")
+    assert out.read_text(encoding="utf-8").startswith("# Deriving $-D_{\\mathrm{KL}}$ with")
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None,

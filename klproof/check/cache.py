@@ -150,6 +150,7 @@ def encode(verdict: Verdict) -> dict:
         "witness": asdict(verdict.witness) if verdict.witness else None,
         "evidence": asdict(verdict.evidence) if verdict.evidence else None,
         "diagnosis": verdict.diagnosis,
+        "beyond_stated": verdict.beyond_stated,
     }
 
 
@@ -163,7 +164,8 @@ def decode(data: dict, info: StepInfo) -> Verdict:
     evidence = NumericEvidence(**data["evidence"]) if data["evidence"] is not None else None
     return Verdict(step=info, status=Status(data["status"]), method=str(data["method"]),
                    rules=tuple(str(r) for r in data["rules"]), detail=str(data["detail"]), seconds=0.0,
-                   witness=witness, evidence=evidence, diagnosis=str(data["diagnosis"]), cached=True)
+                   witness=witness, evidence=evidence, diagnosis=str(data["diagnosis"]), cached=True,
+                   beyond_stated=data["beyond_stated"] is True)
 
 
 class VerdictCache:

@@ -8,12 +8,14 @@ message `%`, CR and LF; in properties also `:` and `,`.
 
 from __future__ import annotations
 
+from klproof.errors import clean
 from klproof.report.text import error_location, explanation_lines, headline, summary_line
 from klproof.verdict import Report, Status, Verdict
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """GitHub's escaping, after klproof's own: no ESC, NUL or bidi override reaches the log."""
+    return clean(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:
@@ -25,15 +27,16 @@ def command(kind: str, message: str, **properties) -> str:
     return f"::{kind}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def _annotation(verdict: Verdict) -> str | None:
-    if verdict.passed:
+def _annotation(verdict: Verdict, report: Report) -> str | None:
+    if report.holds(verdict):
         return None
     info = verdict.step
     kind = "warning" if verdict.status is Status.NUMERIC else "error"
     return command(kind, "\n".join([headline(verdict), *explanation_lines(verdict)[1:]]),
                    file=info.path, line=info.line, col=info.col,
                    title=f"klproof: step {info.number} {verdict.status.value}"
-                         + (" (timeout)" if verdict.method == "timeout" else ""))
+                         + (" (timeout)" if verdict.method == "timeout" else "")
+                         + (" beyond its stated justification" if verdict.justification_insufficient else ""))
 
 
 def render_github(report: Report) -> str:
@@ -44,7 +47,7 @@ def render_github(report: Report) -> str:
             lines.append(command("error", file.error, file=file.path, line=line, col=col,
                                  title="klproof: cannot read the derivation"))
         for verdict in file.verdicts:
-            annotation = _annotation(verdict)
+            annotation = _annotation(verdict, report)
             if annotation:
                 lines.append(annotation)
     lines.append(command("notice", summary_line(report), title="klproof"))
