@@ -225,7 +225,8 @@ class VerdictCache:
                  "verdicts": [{"step": asdict(v.step), "verdict": encode(v)} for v in report.verdicts]}
         try:
             self._prepare()
-            self._write(self._path(file_key(path, data, options), self.files), json.dumps(entry, ensure_ascii=False))
+            # ASCII JSON: a non-UTF-8 file name (lone surrogates in `path`) is written escaped, never a crash
+            self._write(self._path(file_key(path, data, options), self.files), json.dumps(entry, ensure_ascii=True))
         except OSError:
             pass
 
@@ -237,7 +238,7 @@ class VerdictCache:
             key = full_key(step, key)
         try:
             self._prepare()
-            self._write(self._path(key), json.dumps(encode(verdict), ensure_ascii=False))
+            self._write(self._path(key), json.dumps(encode(verdict), ensure_ascii=True))
             self.stored += 1
         except OSError:
             pass  # a read-only or full disk costs speed, never a verdict

@@ -11,7 +11,7 @@ klproof/error, klproof/justification, klproof/unreadable. GitHub requires
 from __future__ import annotations
 
 import json
-from pathlib import PurePosixPath
+import os
 from urllib.parse import quote
 
 from klproof import __version__
@@ -33,8 +33,12 @@ KINDS: dict[str, tuple[str, str]] = {
 
 
 def _uri(path: str) -> str:
-    """A relative URI for the file, as code scanning wants it (relative to the repository root)."""
-    return quote(str(PurePosixPath(clean(path).replace("\\", "/"))).removeprefix("./"), safe="/")
+    """The file as a URI reference: relative paths stay relative (code scanning resolves them against the
+    repository root), absolute ones become file:// URIs; the name is escaped, then percent-encoded."""
+    text = clean(path.replace(os.sep, "/") if os.sep != "/" else path)
+    if text.startswith("/"):
+        return "file://" + quote(text, safe="/")
+    return quote(text.removeprefix("./"), safe="/")
 
 
 def _kind(verdict: Verdict) -> str:
