@@ -40,7 +40,8 @@ def generated_names() -> str:
     lines += ['t = "positive"', 'j = "integer"', 'J = "positive integer"', "", "[families]"]
     lines += [f'{name} = "real"' for name in FAMILIES]
     chains = [("digit suffixes: sqrt(a1*a12) with x0", "sqrt(a1*a12)*x0 + a1*x0**2", "x0**2*a1 + x0*sqrt(a12*a1)"),
-              ("families mu_q[j], sigma_q[j] and w2[j]", "Sum(mu_q[j]**2 + sigma_q[j] + w2[j]*v[j] - theta_prime[j], (j, 1, J))",
+              ("families mu_q[j], sigma_q[j] and w2[j]",
+               "Sum(mu_q[j]**2 + sigma_q[j] + w2[j]*v[j] - theta_prime[j], (j, 1, J))",
                "Sum(w2[j]*v[j] - theta_prime[j] + sigma_q[j] + mu_q[j]**2, (j, 1, J))"),
               ("Greek, primes and long names", "alpha*x_prime + theta*mu_prime + learning_rate*kl_weight*Omega",
                "Omega*kl_weight*learning_rate + mu_prime*theta + x_prime*alpha"),
@@ -97,8 +98,8 @@ def _pdflatex(workdir: Path, name: str, text: str) -> tuple[str, str]:
     return name, "\n".join(problems)
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None,
-                    reason="pdflatex is not installed (apt-get install texlive-latex-base texlive-latex-recommended; .ci/run does)")
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed (apt-get install "
+                    "texlive-latex-base texlive-latex-recommended; .ci/run does)")
 def test_every_latex_export_compiles_without_an_overfull_box(tmp_path):
     docs = {}
     fragments = []

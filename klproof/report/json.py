@@ -46,7 +46,8 @@ def report_dict(report: Report) -> dict:
         "strict_justifications": report.strict_justifications,
         "files": [
             {"path": clean(f.path), "title": clean(f.title), "source": clean(f.source),
-             "error": clean(f.error) or None, "passed": report.file_passed(f), "seconds": round(f.seconds, 6), "steps": [verdict_dict(v, report) for v in f.verdicts]}
+             "error": clean(f.error) or None, "passed": report.file_passed(f), "seconds": round(f.seconds, 6),
+             "steps": [verdict_dict(v, report) for v in f.verdicts]}
             for f in report.files
         ],
         "summary": {

@@ -90,7 +90,8 @@ def render_explanation(verdict: Verdict) -> RenderableType | None:
         lines.append(Text(f"{where}: step {info.number}: {clean(verdict.detail)}", style="dim"))
     else:
         lines.append(Text.assemble((f"{where}: ", "bold"), (label, style), f" step {info.number}"))
-        claim = _clip(info.text, 400) if info.is_equation else f"{_clip(info.previous_text, 200)}  =  {_clip(info.text, 200)}"
+        claim = (_clip(info.text, 400) if info.is_equation
+                 else f"{_clip(info.previous_text, 200)}  =  {_clip(info.text, 200)}")
         lines.append(Text(f"  claim:     {claim}"))
     if verdict.witness:
         w = verdict.witness
