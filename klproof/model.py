@@ -75,6 +75,7 @@ class Derivation:
     distributions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     definitions: dict[str, tuple[tuple[Any, ...], Any, str]] = field(default_factory=dict)
     chains: tuple[Chain, ...] = ()
+    warnings: tuple[tuple[Span, str], ...] = ()  # e.g. a declared assumption that a binder overrides
 
     @property
     def steps(self) -> tuple[Step, ...]:

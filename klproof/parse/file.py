@@ -14,6 +14,7 @@ The file is data: nothing in it is executed, and every size is bounded.
 from __future__ import annotations
 
 import bisect
+import keyword
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -24,7 +25,10 @@ from klproof.catalog import resolve_all
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
 from klproof.model import Chain, Derivation, Identity, Implication, Step
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
-from klproof.parse.expr import BUILTINS, CONSTANTS, MAX_EXPANDED_NODES, Scope, expanded_size, parse_expression
+from klproof.parse.build import MAX_EXPANDED_NODES, Scope
+from klproof.parse.expr import BUILTINS, CONSTANTS, expanded_size, parse_expression
+from klproof import vocabulary as C
+from klproof.vocabulary.binders import domain_of
 
 MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
 MAX_CHAINS = 500
@@ -374,7 +378,7 @@ class _Builder:
             assumptions=dict(self.assumptions), distributions=dict(self.scope.distributions),
             definitions={name: (tuple(lam.variables), lam.expr, self.definition_texts[name])
                          for name, lam in self.scope.definitions.items()},
-            chains=chains,
+            chains=chains, warnings=tuple(self.scope.warnings),
         )
 
     # -- declarations ------------------------------------------------------
@@ -392,6 +396,9 @@ class _Builder:
                              "names are letters, digits and _, starting with a letter, at most 64 characters")
         if name in BUILTINS or name in CONSTANTS:
             raise ParseError(f"'{name}' is a built-in name and cannot be declared", span, "choose another name")
+        if keyword.iskeyword(name):
+            raise ParseError(f"'{name}' is a keyword of the expression syntax and could never be used", span,
+                             f"choose another name, e.g. {name}_")
         taken = {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions}
         if name in taken:
             raise ParseError(f"'{name}' is declared twice", span, "each name may be declared once, in one section")
@@ -465,19 +472,22 @@ class _Builder:
                                      + did_you_mean(p, list(self.scope.symbols)))
             if len(set(params)) != len(params):
                 raise ParseError(f"definition {name} repeats a parameter", span)
+            # The parameters are the definition's own variables, with the declared assumptions as
+            # preconditions on the arguments (klproof.vocabulary.definitions).
+            variables = tuple(sp.Dummy(p, **domain_of(self.scope.symbols[p])) for p in params)
             self.scope.defining, self.scope.later_definitions = name, tuple(n for n in names[index + 1:] if n)
+            self.scope.bound = dict(zip(params, variables))
             try:
                 expr = parse_expression(body, self.scope, span, allow_equation=False,
                                         locate=self._locate(("definitions",), head, body))
             finally:
-                self.scope.defining, self.scope.later_definitions = None, ()
-            variables = tuple(self.scope.symbols[p] for p in params)
+                self.scope.defining, self.scope.later_definitions, self.scope.bound = None, (), {}
             size, occurs = expanded_size(expr, self.scope)
             if size > MAX_EXPANDED_NODES:
                 raise ParseError(f"definition {name} expands to more than {MAX_EXPANDED_NODES:,} parts "
                                  "once the definitions it uses are replaced by their bodies", span,
                                  "nested definitions grow exponentially; define it with fewer nested calls")
-            self.scope.definitions[name] = sp.Lambda(variables, expr)
+            self.scope.definitions[name] = C.DefinitionBody(variables, expr)
             self.scope.expanded[name] = (size, occurs)
             self.definition_texts[name] = body
 
@@ -624,5 +634,5 @@ class _Builder:
         if latex:
             from klproof.parse.latex import parse_latex  # imported only when a file uses LaTeX
 
-            return parse_latex(text, self.scope, span)
+            return parse_latex(text, self.scope, span, locate=locate)
         return parse_expression(text, self.scope, span, locate=locate)

@@ -160,7 +160,7 @@ def derivation_scope(derivation: Derivation) -> Scope:
                 if key is not None:
                     keys[key] = None if key in keys else family[symbols[index]]  # a clash: no alias at all
     symbols = {**{k: v for k, v in keys.items() if v is not None and k not in declared}, **symbols}
-    definitions = {n: sp.Lambda(params, body) for n, (params, body, _) in derivation.definitions.items()}
+    definitions = {n: C.DefinitionBody(params, body) for n, (params, body, _) in derivation.definitions.items()}
     return Scope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
                  definitions=definitions)
 

@@ -5,7 +5,7 @@ sound rewrites in `klproof.check.rules` and, independently, by the numeric
 semantics in `klproof.check.numeric`.
 """
 
-from klproof.vocabulary.definitions import Defined
+from klproof.vocabulary.definitions import Defined, DefinitionBody
 from klproof.vocabulary.expectation import KL, Expectation, LatentSum
 from klproof.vocabulary.matrices import Det, Diag, Dot, Trace
 from klproof.vocabulary.normal import Normal, NormalDiag
@@ -15,5 +15,5 @@ from klproof.vocabulary.probability import Prob, density_variable
 VOCABULARY = (Normal, NormalDiag, Prob, Expectation, KL, LatentSum, Trace, Det, Diag, Dot)
 
 
-__all__ = ["Defined", "Det", "Diag", "Dot", "Expectation", "KL", "LatentSum", "Normal", "NormalDiag", "Prob",
+__all__ = ["Defined", "DefinitionBody", "Det", "Diag", "Dot", "Expectation", "KL", "LatentSum", "Normal", "NormalDiag", "Prob",
            "Trace", "VOCABULARY", "density_variable"]
