@@ -158,3 +158,32 @@ def test_katex_check_catches_a_broken_formula():
                                                                               "PATH": "/usr/bin:/bin"})
     errors = json.loads(result.stdout)
     assert [e["tex"] for e in errors] == ["\\mu_{q}_{j}"]
+
+
+def _export_of(symbols: dict[str, str], families: dict[str, str], start: str, step: str) -> str:
+    lines = ['title = "clash"', "[symbols]", *[f'{k} = "{v}"' for k, v in symbols.items()], "[families]",
+             *[f'{k} = "{v}"' for k, v in families.items()], "[[chain]]", f"start = '{start}'", "[[chain.step]]",
+             f"expr = '{step}'", 'by = "algebra"']
+    sources = [("clash.toml", ("\n".join(lines) + "\n").encode())]
+    (derivation,) = parse_sources(sources)
+    return render_latex(derivation, check_sources(sources, jobs=1))
+
+
+@pytest.mark.parametrize("symbols, families, start, step, absent", [
+    # a1 and a_1 both declared: a1 must not print as a_{1}, which is a_1's picture
+    ({"a1": "real", "a_1": "real", "b": "real"}, {}, "a1 + b", "b + a1", "a_{1}"),
+    # eps1 and epsilon1 print alike (\epsilon_{1}): neither may be shown that way
+    ({"eps1": "real", "epsilon1": "real"}, {}, "eps1 + epsilon1", "epsilon1 + eps1", "\\epsilon_{1}"),
+    # mu_q[j] prints \mu_{q j}, the picture of a declared mu_qj: not used for the family member
+    ({"mu_qj": "real", "j": "integer", "J": "positive integer"}, {"mu_q": "real"},
+     "Sum(mu_q[j], (j, 1, J)) + mu_qj", "mu_qj + Sum(mu_q[j], (j, 1, J))", "\\mu_{q j}"),
+])
+def test_names_that_would_print_alike_are_never_shown_alike(symbols, families, start, step, absent):
+    tex = _export_of(symbols, families, start, step)
+    body = "\n".join(line for line in tex.splitlines() if not line.startswith("%"))
+    assert absent not in body, body
+
+
+def test_a_name_without_a_clash_still_prints_as_a_subscript():
+    tex = _export_of({"a1": "real", "b": "real"}, {}, "a1 + b", "b + a1")
+    assert "a_{1} + b" in tex and "\\texttt" not in tex

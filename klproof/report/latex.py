@@ -13,7 +13,7 @@ shows a formula other than the one klproof checked.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -26,7 +26,7 @@ from klproof.report.author import AuthorPrinter, Unsupported
 from klproof.report.layout import (NUMERIC_RELATION, ExportChain, ExportLine, is_verified, layout_chain, render_align,
                                    status_counts, verdict_word)
 from klproof.report.texnames import (OMITTED, author_tex, comment_text, escape_text, indexed_latex, name_latex,
-                                     reader_key, title_latex)
+                                     reader_spelling, title_latex)
 from klproof.verdict import Report, Verdict
 
 __all__ = ["render_latex", "render_expression", "derivation_scope", "export_chains", "escape_text", "is_verified",
@@ -137,32 +137,47 @@ def sympy_latex(expr) -> str:
 
 # -- one expression, verified -------------------------------------------------------------
 
-MAX_READER_KEYS = 20_000  # families x integer symbols: beyond this, subscripted families are not aliased
+@dataclass
+class ExportScope(Scope):
+    """The derivation's scope, which also finds a name under the spelling the LaTeX reader gives its printed
+    form (a1, printed a_{1}, is read as a_1; mu_q[j], printed \\mu_{q j}, as mu_qj), so that exports can
+    print names as papers do and still be read back exactly. A spelling that is a declared name, or that two
+    names share, finds nothing: the read-back then fails and the export falls back, never shows a wrong name."""
+
+    spellings: dict[str, str | None] = field(default_factory=dict)  # spelling -> the symbol's name (None: shared)
+    family_spellings: dict[str, str | None] = field(default_factory=dict)  # spelling of the head -> family
+
+    def symbol(self, name: str) -> sp.Symbol | None:
+        found = super().symbol(name)
+        if found is not None:
+            return found
+        if self.spellings.get(name):
+            return super().symbol(self.spellings[name])
+        members = []
+        for prefix, family in self.family_spellings.items():
+            index = super().symbol(name[len(prefix):]) if family and name.startswith(prefix) else None
+            if index is not None and index.is_integer:
+                members.append(self.families[family][index])
+        return members[0] if len(members) == 1 else None
+
+
+def _spellings(names, keep_same: bool = False) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in names:
+        spelled = reader_spelling(name)
+        if spelled is not None and (keep_same or spelled != name):
+            out[spelled] = None if spelled in out else name  # two names printed alike: neither is found
+    return out
 
 
 def derivation_scope(derivation: Derivation) -> Scope:
-    """The names the derivation declared, as the parsers want them, plus the spellings under which the
-    LaTeX reader meets the printed names (a1 printed a_{1} is looked up as a_1; mu_q[j] printed \\mu_{q j}
-    as mu_qj), each only where it clashes with no declared name, so a read-back stays exact."""
+    """The names the derivation declared, as the parsers want them (see ExportScope for the spellings)."""
     symbols = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.Symbol)}
     families = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.IndexedBase)}
-    declared = set(derivation.symbols) | set(derivation.distributions) | set(derivation.definitions)
-    keys: dict[str, object] = {}
-    for name, symbol in symbols.items():
-        key = reader_key(name)
-        if key is not None:
-            keys[key] = None if key in keys else symbol  # two names printed alike: neither is aliased
-    indices = [name for name, symbol in symbols.items() if symbol.is_integer]
-    if len(families) * len(indices) <= MAX_READER_KEYS:
-        for name, family in families.items():
-            for index in indices:
-                key = reader_key(name, index)
-                if key is not None:
-                    keys[key] = None if key in keys else family[symbols[index]]  # a clash: no alias at all
-    symbols = {**{k: v for k, v in keys.items() if v is not None and k not in declared}, **symbols}
     definitions = {n: C.DefinitionBody(params, body) for n, (params, body, _) in derivation.definitions.items()}
-    return Scope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
-                 definitions=definitions)
+    return ExportScope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
+                       definitions=definitions, spellings=_spellings(symbols),
+                       family_spellings=_spellings(families, keep_same=True))
 
 
 @dataclass(frozen=True)

@@ -51,16 +51,14 @@ def indexed_latex(name: str, index: str) -> str:
     return _head(base) + "_{" + (f"{_sub_latex(sub)} " if sub else "") + index + "}"
 
 
-def reader_key(name: str, index: str | None = None) -> str | None:
-    """The name klproof's LaTeX reader builds from name_latex(name) (or indexed_latex(name, index)) when
-    that differs from `name`: a1 prints a_{1}, which the reader spells a_1; mu_q[j] prints \\mu_{q j},
-    which it spells mu_qj. None when the reader finds the name by itself."""
+def reader_spelling(name: str) -> str | None:
+    """How klproof's LaTeX reader spells name_latex(name) when that has a subscript: a1 prints a_{1}, spelled
+    a_1; eps_1 prints \\epsilon_{1}, spelled epsilon_1; mu_q prints \\mu_{q}, spelled mu_q. None without one.
+    A member of a family with a subscript, mu_q[j] printed \\mu_{q j}, is spelled this plus the index: mu_qj."""
     base, sub = _parts(name)
-    if index is not None and not sub:
-        return None  # mu[j] prints \\mu_{j}, which the reader finds as a family member
-    spelled = "".join(NAME_ALIASES.get(p, p) for p in sub.split("_")) + (index or "")
-    key = f"{NAME_ALIASES.get(base, base)}_{spelled}"
-    return None if key == name or not sub else key
+    if not sub:
+        return None
+    return f"{NAME_ALIASES.get(base, base)}_" + "".join(NAME_ALIASES.get(p, p) for p in sub.split("_"))
 
 
 _TEXT_SPECIAL = {"\\": "$\\backslash$", "{": "\\{", "}": "\\}", "$": "\\$", "&": "\\&", "#": "\\#",
