@@ -27,7 +27,7 @@ def _md(text: str) -> str:
 def _title(text: str) -> str:
     """A title for Markdown: its formulas as $...$ math (KaTeX, MathJax, GitHub), the rest escaped."""
     out = []
-    for math, piece in title_pieces(clean(" ".join(text.split()))):
+    for math, piece in title_pieces(" ".join(text.split())):  # math pieces are ASCII klproof wrote
         if math:
             out.append(f"${piece}$")
         else:

@@ -117,7 +117,7 @@ def _kind(token: str, following: str) -> str:
         return "space"
     if token in _OPERATORS:
         return "neutral"
-    if not token[0].isalnum():
+    if not token.isascii() or not token[0].isalnum():  # 적분, é: words, never math
         return "word"
     name = token.split("^")[0]
     base, sub = _parts(name)
@@ -222,7 +222,8 @@ _LABEL = re.compile(r"\\label\s*\{[^{}]*\}")
 _DANGEROUS = re.compile(r"\\(input|include|includeonly|write|openout|openin|read|readline|immediate|special|"
                         r"def|edef|gdef|xdef|let|futurelet|csname|catcode|newcommand|renewcommand|providecommand|"
                         r"usepackage|documentclass|makeatletter|scantokens|expandafter|jobname|end|begin|"
-                        r"directlua|ShellEscape|write18|label)(?![A-Za-z])")
+                        r"directlua|ShellEscape|write18|label|stop|dump|endinput|errmessage|batchmode|nonstopmode|"
+                        r"scrollmode|errorstopmode|aftergroup|afterassignment|every[a-z]*)(?![A-Za-z])")
 
 
 def author_tex(text: str) -> str | None:
