@@ -190,6 +190,9 @@ def test_needing_more_than_the_stated_justification_is_shown_by_default(tmp_path
     report = json.loads(invoke("check", "--no-cache", "--format", "json", str(tmp_path / "beyond.toml")).stdout)
     (step,) = report["files"][0]["steps"]
     assert step["beyond_stated"] is True and step["passed"] is True and report["summary"]["beyond_stated"] == 1
+    github = invoke("check", "--format", "github", str(tmp_path / "beyond.toml")).stdout
+    assert "::notice file=" in github and "needed more than its stated justification" in github
+    assert "::error" not in github
 
 
 def test_strict_justifications_fail_ci_in_every_format(tmp_path):

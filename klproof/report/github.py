@@ -1,15 +1,16 @@
 """GitHub Actions workflow commands, so that a step that does not hold shows inline on a pull request.
 
 `::error` for refuted, unknown and error steps and for unreadable files,
-`::warning` for numeric evidence the step does not accept, one `::notice` with
-the summary. Escaping follows GitHub's rules for workflow commands: in the
+`::warning` for numeric evidence the step does not accept, `::notice` for a
+step that needed more than its stated justification (an `::error` with
+--strict-justifications), one `::notice` with the summary. Escaping follows GitHub's rules for workflow commands: in the
 message `%`, CR and LF; in properties also `:` and `,`.
 """
 
 from __future__ import annotations
 
 from klproof.errors import clean
-from klproof.report.text import error_location, explanation_lines, headline, summary_line
+from klproof.report.text import beyond_stated, error_location, explanation_lines, headline, summary_line
 from klproof.verdict import Report, Status, Verdict
 
 
@@ -29,6 +30,10 @@ def command(kind: str, message: str, **properties) -> str:
 
 def _annotation(verdict: Verdict, report: Report) -> str | None:
     if report.holds(verdict):
+        if verdict.justification_insufficient:  # holds, but the pull request should say the `by` is short
+            info = verdict.step
+            return command("notice", beyond_stated(verdict), file=info.path, line=info.line, col=info.col,
+                           title=f"klproof: step {info.number} needed more than its stated justification")
         return None
     info = verdict.step
     kind = "warning" if verdict.status is Status.NUMERIC else "error"
