@@ -187,3 +187,20 @@ def test_names_that_would_print_alike_are_never_shown_alike(symbols, families, s
 def test_a_name_without_a_clash_still_prints_as_a_subscript():
     tex = _export_of({"a1": "real", "b": "real"}, {}, "a1 + b", "b + a1")
     assert "a_{1} + b" in tex and "\\texttt" not in tex
+
+
+def test_a_wide_left_side_with_a_long_justification_still_fits(tmp_path):
+    """An equation whose left side takes most of the line, with a long `by`: the note must not overflow."""
+    rest = "(a12 + x0 + z2)"
+    lhs = f"(a1 + a12 + x0 + z2)**2 - {rest}**2 - 2*a1*{rest}"
+    text = generated_names().split("\n\n[[chain]]")[0] + (
+        f"\n\n[[chain]]\ntitle = \"wide\"\nstart = '{lhs} == a1**2'\n\n[[chain.step]]\n"
+        f"expr = '{lhs} + 1 == a1**2 + 1'\nby = \"{LONG_BY}\"\n")
+    sources = [("wide.toml", text.encode())]
+    (derivation,) = parse_sources(sources)
+    report = check_sources(sources, jobs=1)
+    assert report.passed, report
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    name, problems = _pdflatex(tmp_path, "wide", render_latex(derivation, report, standalone=True, tags=True))
+    assert problems == ""

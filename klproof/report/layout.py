@@ -245,12 +245,16 @@ def break_formula(tex: str, limit: float) -> list[str]:
     return [p for p in pieces if p]
 
 
-def _render(chain: ExportChain, tags: bool, marks: bool, full: float) -> tuple[str, float]:
-    """The align rows for a page `full` characters wide, and the width of the widest formula row."""
+MIN_NOTE_SHARE = 0.3  # a justification paragraph narrower than this share of the line reads badly
+
+
+def _render(chain: ExportChain, tags: bool, marks: bool, full: float, stack: bool = False) -> tuple[str, float]:
+    """The align rows for a page `full` points wide, and the width of the widest formula row. The left
+    sides get rows of their own when they and the widest right side do not fit side by side (or `stack`)."""
     rows = _rows(chain, tags, marks)
     limit = full - (TAG_ROOM if tags else 0)  # an equation number takes room on the right
     left_width = max((visible_width(r.left) for r in rows), default=0)
-    stacked = left_width + max((visible_width(r.right) for r in rows), default=0) > limit
+    stacked = stack or left_width + max((visible_width(r.right) for r in rows), default=0) > limit
     offset = 0 if stacked else left_width
     notag = " \\notag" if tags else ""
     out: list[str] = []
@@ -278,7 +282,10 @@ def _render(chain: ExportChain, tags: bool, marks: bool, full: float) -> tuple[s
             if note_width <= room:
                 out.append(f"  &\\qquad \\text{{{row.note}}}{notag} \\\\")
             else:  # a long justification wraps in a paragraph as wide as the room left
-                share = max(0.3, 0.95 * room / full)
+                share = 0.95 * room / full
+                if share < MIN_NOTE_SHARE and not stacked:  # a wide left column leaves too little room
+                    return _render(chain, tags, marks, full, stack=True)
+                share = max(MIN_NOTE_SHARE, share)
                 out.append(f"  &\\qquad \\parbox[t]{{{share:.2f}\\linewidth}}{{\\raggedright {row.note}}}{notag} \\\\")
     if out and out[-1].endswith(" \\\\"):
         out[-1] = out[-1][: -len(" \\\\")]
