@@ -263,6 +263,9 @@ def _render(chain: ExportChain, tags: bool, marks: bool, full: float, stack: boo
         out.extend(row.comments)
         left = row.left
         if stacked and left:
+            rows_before = [n for n, line in enumerate(out) if not line.startswith("%")]
+            if rows_before and out[rows_before[-1]].endswith(" \\\\"):  # a new equation: a little space above
+                out[rows_before[-1]] += "[1ex]"
             for k, piece in enumerate(break_formula(left, limit)):
                 out.append(f"  &{QUAD_TEX if k else ''}{piece}{notag} \\\\")
                 widest = max(widest, visible_width(piece) + (QUAD if k else 0))
