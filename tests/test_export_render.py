@@ -204,3 +204,17 @@ def test_a_wide_left_side_with_a_long_justification_still_fits(tmp_path):
         pytest.skip("pdflatex is not installed")
     name, problems = _pdflatex(tmp_path, "wide", render_latex(derivation, report, standalone=True, tags=True))
     assert problems == ""
+
+
+@pytest.mark.parametrize("tex, pieces", [
+    ("a + b + c", ["a", "+ b", "+ c"]),
+    ("\\left(a + b\\right) + c", ["\\left(a + b\\right)", "+ c"]),  # never inside brackets
+    ("\\frac{a + b}{c} - d", ["\\frac{a + b}{c}", "- d"]),  # never inside a group
+    ("\\left\\langle u + v \\right\\rangle + w", ["\\left\\langle u + v \\right\\rangle", "+ w"]),
+    ("{a \\over b} + c", ["{a \\over b} + c"]),  # an author's \over: never broken
+    ("-a + b", ["-a", "+ b"]),  # a leading sign is not a break
+])
+def test_long_formulas_break_only_at_top_level_plus_and_minus(tex, pieces):
+    from klproof.report.layout import break_formula
+
+    assert break_formula(tex, 0.0) == pieces

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from klproof.report.texnames import comment_text, escape_text
@@ -205,7 +206,10 @@ def _command_end(tex: str, i: int) -> int:
 
 
 def top_level_cuts(tex: str) -> list[int]:
-    """Positions of the binary + and - outside every group and bracket: where a long formula may break."""
+    """Positions of the binary + and - outside every group and bracket: where a long formula may break.
+    None in an author's formula with a TeX fraction primitive (a \\over b), whose extent a row break would cut."""
+    if re.search(r"\\(over|atop|choose|above)(?![A-Za-z])", tex):
+        return []
     cuts, depth, i = [], 0, 0
     while i < len(tex):
         c = tex[i]
