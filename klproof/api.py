@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable
 
-from klproof.check.decide import Options
+from klproof.check.decide import Options, unreadable_verdict
 from klproof.errors import KlproofError, Span
 from klproof.model import Derivation, Step
 from klproof.verdict import FileReport, Report, Verdict
@@ -48,8 +48,15 @@ def check_steps(steps: list[Step], options: Options, jobs: int = 1,
                 cache: "VerdictCache | None" = None) -> list[Verdict]:
     """Verdicts for `steps` in their order: from the cache where it has them, else from worker processes."""
     verdicts: list[Verdict | None] = [None] * len(steps)
+    for i, step in enumerate(steps):
+        if step.error is not None:  # unreadable: its error, with no worker and no cache entry
+            verdicts[i] = unreadable_verdict(step)
+            if on_done:
+                on_done(verdicts[i])
     if cache is not None:
         for i, step in enumerate(steps):
+            if verdicts[i] is not None:
+                continue
             hit = cache.get(step, options)
             if hit is not None:
                 verdicts[i] = hit

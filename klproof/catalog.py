@@ -19,7 +19,7 @@ class RuleInfo:
     statement: str  # what it says, for `klproof rules` and the README
     aliases: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()  # rules it cannot work without
-    conditions: tuple[str, ...] = ()  # side conditions: the rewrite fires only where they are proved
+    conditions: tuple[str, ...] = ()  # side conditions (proved before it fires) and assumptions it makes
 
 
 # Side conditions and assumptions, one entry per rule (what `klproof rules` and the README show);
@@ -47,8 +47,11 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "substitution": ("the substitution is affine, x = a u + b, so |a| is the Jacobian and the limits map",),
     "equation": ("multiplying both sides needs a provably nonzero factor free of sums and integrals",),
     "simplify": ("SymPy's simplify under the declared assumptions; within the step's time limit",),
+    "evaluation": ("accepted only where klproof's independent numeric check agrees at sample points",),
 }
 
+
+EVALUATION = "evaluation"  # the last rung: SymPy's own evaluation of sums and integrals, confirmed numerically
 
 _RULES: tuple[RuleInfo, ...] = (
     RuleInfo("algebra", "algebra", "expand, cancel and collect terms (always on)",
@@ -92,6 +95,9 @@ _RULES: tuple[RuleInfo, ...] = (
              ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
               "multiply both sides", "rearrange the equation", "move to the other side")),
     RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
+    RuleInfo("evaluation", "SymPy's evaluation, confirmed numerically",
+             "SymPy evaluates the remaining sums and integrals (integrate, summation); accepted only where the "
+             "independent numeric check agrees, as SymPy's integration can drop conditions", ()),
 )
 RULES: dict[str, RuleInfo] = {r.id: RuleInfo(r.id, r.title, r.statement, r.aliases, r.needs, CONDITIONS[r.id])
                               for r in _RULES}

@@ -85,6 +85,8 @@ def expectation(e: sp.Expr, latent_sum: Callable[[sp.Expr, sp.Symbol], sp.Expr] 
             return sp.Integral(density * f, (var, -sp.oo, sp.oo))
         if isinstance(density, C.Prob):
             return latent_sum(density * f, var)
+        if isinstance(density, C.FINITE_DENSITIES):  # a finite sum over the support, written out
+            return sp.Add(*[subst(density * f, {var: value}) for value in density.support])
         return n
 
     return e.replace(lambda n: isinstance(n, C.Expectation), expand)
@@ -189,13 +191,18 @@ def _gaussian(n: sp.Integral) -> sp.Expr | None:
 
 
 def gaussian_moments(e: sp.Expr) -> sp.Expr:
-    def whole_line(n) -> bool:
-        return isinstance(n, sp.Integral) and len(n.limits) == 1 and len(n.limits[0]) == 3 \
+    def whole_line(n) -> bool:  # over the real line in its innermost variable (SymPy's first limit)
+        return isinstance(n, sp.Integral) and len(n.limits[0]) == 3 \
             and n.limits[0][1] == -sp.oo and n.limits[0][2] == sp.oo
 
     def evaluate(n: sp.Integral) -> sp.Expr:
-        closed = _gaussian(n)
-        return n if closed is None else closed
+        # A multiple integral (SymPy merges nested ones) is an iterated integral: the innermost first, as
+        # written; no change of order (Fubini) is involved.
+        inner = sp.Integral(n.function, n.limits[0]) if len(n.limits) > 1 else n
+        closed = _gaussian(inner)
+        if closed is None:
+            return n
+        return sp.Integral(closed, *n.limits[1:]) if len(n.limits) > 1 else closed
 
     return e.replace(whole_line, evaluate)
 

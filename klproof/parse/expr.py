@@ -31,7 +31,8 @@ _DECIMAL = re.compile(r"^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "oo": sp.oo, "inf": sp.oo}
 # densities over one variable (their first argument) and that variable's domain
-DENSITIES: dict[str, dict] = {"N": {"real": True}, "NormalDiag": {"real": True}}
+DENSITIES: dict[str, dict] = {"N": {"real": True}, "NormalDiag": {"real": True},
+                               **{cls.syntax: cls.domain for cls in C.FINITE_DENSITIES}}
 
 
 def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool = True,
@@ -569,6 +570,13 @@ def _dot(t: _Translator, node: ast.Call):
         return C.Dot(t.expr(node.args[0]), t.expr(node.args[1]), j, lo, hi)
 
 
+def _finite_density(cls):
+    """A mass function of the vocabulary with a finite support, e.g. Bernoulli(x, p) (at a point: Bernoulli(1, p))."""
+    def build(t: _Translator, node: ast.Call):
+        return cls(*(t.expr(a) for a in node.args))
+    return build
+
+
 def _matrix_fn(cls):
     def build(t: _Translator, node: ast.Call):
         arg = t.expr(node.args[0])
@@ -596,6 +604,7 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "tr": (_matrix_fn(C.Trace), (1,)),
     "det": (_matrix_fn(C.Det), (1,)),
     "dot": (_dot, (3,)),
+    **{cls.syntax: (_finite_density(cls), (max(cls.nargs),)) for cls in C.FINITE_DENSITIES},
 }
 
 BUILTIN_USAGE = {
@@ -609,4 +618,5 @@ BUILTIN_USAGE = {
     "Integral": "Integral(f, x) over the real line, or Integral(f, (x, a, b))",
     "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(diag(...))", "det": "det(diag(...))",
     "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",
+    "Bernoulli": "Bernoulli(x, p): the mass p^x (1 - p)^(1 - x) on x in {0, 1}, e.g. E(x, Bernoulli(x, p))",
 }

@@ -23,7 +23,7 @@ import sympy as sp
 
 from klproof.catalog import resolve_all
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
-from klproof.model import Chain, Derivation, Identity, Implication, Step
+from klproof.model import Chain, Derivation, Identity, Implication, Step, StepError
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
 from klproof.parse.build import MAX_EXPANDED_NODES, Scope
 from klproof.parse.expr import BUILTINS, CONSTANTS, expanded_size, parse_expression
@@ -35,6 +35,7 @@ MAX_CHAINS = 500
 MAX_NAMES = 1_000  # declared symbols, families, distributions and definitions together
 MAX_TOML_DEPTH = 16  # arrays and inline tables nested in one another
 MAX_TEXT_CHARS = 10_000  # a title, source, note or justification
+MAX_STEP_ERRORS = 50  # unreadable steps reported one by one; past this the file is unreadable
 
 ASSUMPTION_WORDS = {
     "real": {"real": True},
@@ -331,6 +332,8 @@ class _Builder:
         self.path, self.doc, self.pos = path, doc, pos
         self.scope = Scope()
         self.assumptions: dict[str, str] = {}
+        self.unreadable = 0  # steps that could not be read so far
+        self.carried = None  # the expression of the last step that was read but is an error (e.g. its `by`)
         self.definition_texts: dict[str, str] = {}
 
     def span(self, table: tuple, key: str, fallback: int = 1) -> Span:
@@ -530,8 +533,18 @@ class _Builder:
             if start_key not in chain:
                 raise ParseError("the chain has no start", header, 'add start = "..." with the first expression')
             start_span = self.span(table, start_key, header.line)
-            start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
-                                     locate=self._locate(table, start_key, chain[start_key]))
+            start_text = str(chain[start_key])
+            try:
+                start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
+                                         locate=self._locate(table, start_key, chain[start_key]))
+            except ParseError as exc:  # the chain's first line is that line's error; its steps still count
+                number += 1
+                steps_raw = chain.get("step", [])
+                unread = self._unreadable(exc, number, title, start_text, start_span)
+                chains.append(Chain(title=title, start_text=start_text, start=None, span=start_span,
+                                    steps=(unread, *self._after_unreadable(steps_raw, c, title, number, unread))))
+                number += len(chains[-1].steps) - 1
+                continue
             steps_raw = chain.get("step", [])
             if not isinstance(steps_raw, list) or (not steps_raw and not isinstance(start, tuple)):
                 raise ParseError("the chain has no steps", header,
@@ -539,7 +552,6 @@ class _Builder:
             if len(self.pos.steps[c]) != len(steps_raw):
                 raise ParseError("write each step as a [[chain.step]] table on its own line", header)
             steps: list[Step] = []
-            start_text = str(chain[start_key])
             previous_eq = None  # (lhs, rhs, text) of the last equation in the chain
             if isinstance(start, tuple):  # a chain may open with an equation: check it as an identity
                 number += 1
@@ -553,9 +565,13 @@ class _Builder:
                 number += 1
                 if number > MAX_STEPS:
                     raise ParseError(f"more than {MAX_STEPS} steps in one file", header, "split the file")
-                made = self._step(step, ("chain", c, "step", s), self.pos.steps[c][s], number, title,
-                                  current, current_text, previous_eq)
+                self.carried = None
+                made = self._step_or_error(step, c, s, number, title, current, current_text, previous_eq)
                 steps.append(made)
+                if made.claim is None:  # the next step continues from this line's expression, if it was read
+                    current, previous_eq = _continued(self.carried), None
+                    current_text = made.text
+                    continue
                 if made.is_equation:
                     previous_eq = (made.claim.lhs, made.claim.rhs, made.text)
                 current, current_text = made.claim.rhs, made.text
@@ -563,6 +579,48 @@ class _Builder:
                                 start=start[1] if isinstance(start, tuple) else start,
                                 span=start_span, steps=tuple(steps), start_is_equation=isinstance(start, tuple)))
         return tuple(chains)
+
+    def _step_or_error(self, step, c: int, s: int, number: int, title: str, current, current_text: str,
+                       previous_eq) -> Step:
+        """The s-th step of chain c, or, when it cannot be read, a step that carries its error."""
+        try:
+            return self._step(step, ("chain", c, "step", s), self.pos.steps[c][s], number, title,
+                              current, current_text, previous_eq)
+        except ParseError as exc:
+            self.carried = getattr(exc, "value", None)  # the step's own expression, when it was readable
+            key = next((k for k in ("expr", "latex") if isinstance(step, dict) and k in step), None)
+            text = str(step.get(key, "")) if key else ""
+            span = self.span(("chain", c, "step", s), key, self.pos.steps[c][s]) if key \
+                else Span(self.path, self.pos.steps[c][s])
+            return self._unreadable(exc, number, title, text, span)
+
+    def _unreadable(self, exc: ParseError, number: int, title: str, text: str, span: Span) -> Step:
+        self.unreadable += 1
+        if self.unreadable > MAX_STEP_ERRORS:
+            raise ParseError(f"more than {MAX_STEP_ERRORS} steps cannot be read", exc.span or span,
+                             "fix the first errors and check again") from None
+        error = StepError(exc.span or span, exc.message, exc.hint or "")
+        return Step(number=number, chain=title, text=text, previous_text="", claim=None, span=exc.span or span,
+                    error=error)
+
+    def _after_unreadable(self, steps_raw, c: int, title: str, number: int, first: Step) -> list[Step]:
+        """The steps of a chain whose start cannot be read: each still read (and its own error reported)."""
+        if not isinstance(steps_raw, list):
+            return []
+        out: list[Step] = []
+        current, current_text, previous_eq = None, first.text, None
+        for s, step in enumerate(steps_raw[:len(self.pos.steps[c])]):
+            number += 1
+            self.carried = None
+            made = self._step_or_error(step, c, s, number, title, current, current_text, previous_eq)
+            out.append(made)
+            if made.claim is not None:
+                if made.is_equation:
+                    previous_eq = (made.claim.lhs, made.claim.rhs, made.text)
+                current, current_text = made.claim.rhs, made.text
+            else:
+                current, current_text, previous_eq = _continued(self.carried), made.text, None
+        return out
 
     def _step(self, step, table: tuple, header_line: int, number: int, chain_title: str,
               current, current_text: str, previous_eq) -> Step:
@@ -579,6 +637,15 @@ class _Builder:
         key = "latex" if "latex" in step else "expr"
         span = self.span(table, key, header_line)
         value = self._expression(step[key], span, latex=key == "latex", locate=self._locate(table, key, step[key]))
+        try:
+            return self._claim(step, table, header_line, number, chain_title, current, current_text, previous_eq,
+                               key, span, value)
+        except ParseError as exc:
+            exc.value = value  # type: ignore[attr-defined] - the next step may still continue from it
+            raise
+
+    def _claim(self, step, table: tuple, header_line: int, number: int, chain_title: str, current,
+               current_text: str, previous_eq, key: str, span: Span, value) -> Step:
         by_text = step.get("by", "")
         by_span = self.span(table, "by", header_line)
         if isinstance(by_text, list):
@@ -615,6 +682,9 @@ class _Builder:
             return Step(previous_text="", claim=Identity(*value), is_equation=True, **common)
         if "equation" in by:
             raise ParseError("'both sides' applies to equations", by_span, "write this step as an equation lhs == rhs")
+        if current is None:
+            raise ParseError("this step continues from a line that cannot be read, so it cannot be checked", span,
+                             "fix the error on the line before; an equation (lhs == rhs) would be checked on its own")
         return Step(previous_text=current_text, claim=Identity(current, value), **common)
 
     def _substitution(self, text, span: Span, locate=None):
@@ -636,3 +706,10 @@ class _Builder:
 
             return parse_latex(text, self.scope, span, locate=locate)
         return parse_expression(text, self.scope, span, locate=locate)
+
+
+def _continued(value):
+    """What the next step continues from, given a line's expression (an equation continues from its right side)."""
+    if isinstance(value, tuple):
+        return value[1]
+    return value

@@ -68,6 +68,7 @@ FUNCTIONS = {"log", "ln", "exp"}
 BAR = {"mid", "vert"}
 PARALLEL = {"|", "parallel", "Vert"}
 _TAG = re.compile(r"((\\q?quad|\\[,;:! ]|\s)*\\cdots\s*\(\s*[0-9A-Za-z.]{1,8}\s*\)|\\tag\*?\s*\{[^{}]{0,20}\})\s*(\\\\)?\s*$")
+FINITE_DENSITIES = {name: cls for cls in C.FINITE_DENSITIES for name in cls.latex_names}
 _NAMEWORDS = {"log", "ln", "exp", "tr", "det", "diag", "sin", "cos", "tan", "max", "min", "lim", "sqrt", "KL"}
 
 
@@ -662,6 +663,8 @@ class _Parser:
                 raise self.error(f"\\{name} needs a name")
             if word == "N" and name in ("mathcal", "mathrm", "mathsf", "operatorname"):
                 return "normal", ["N"], t
+            if word in FINITE_DENSITIES and name in ("mathrm", "operatorname", "text", "mathsf"):
+                return "finite", [word], t
             if word == "E" and name in ("mathbb", "mathrm", "operatorname"):
                 return "expect", ["E"], t
             if word in ("tr", "diag", "KL", "det", "log", "ln", "exp") and name in ("operatorname", "mathrm", "text"):
@@ -740,6 +743,8 @@ class _Parser:
             return self.normal_named(t), "call"
         if kind == "expect":
             return self.expectation(t), "big"
+        if kind == "finite":
+            return self.finite_density(t, candidates[0]), "call"
         if kind == "special":
             return self.special(candidates[0], t), "call"
         # plain names: subscript, superscript (kept for power()), call
@@ -935,6 +940,28 @@ class _Parser:
             return self.make_normal(variable, first, self.std_from_variance(variance, t), t)
         raise self.error("expected ';', '\\mid' or ',' in \\mathcal{N}(...)")
 
+    def finite_density(self, t: Tok, word: str, variable: sp.Expr | None = None) -> sp.Expr:
+        """\\mathrm{Bern}(x; p), or \\mathrm{Bern}(p) after x \\sim in the subscript of an expectation."""
+        cls = FINITE_DENSITIES[word]
+        self.expect_char("(", f"after \\mathrm{{{word}}}")
+        args = [self.expr()]
+        if self.at("char", ";") or self.at("char", "|") or self.at("cmd", "mid"):
+            self.next()
+            if variable is not None:
+                raise self.error(f"the variable of \\mathrm{{{word}}} is already named before \\sim")
+            variable = args.pop()
+            args = [self.expr()]
+        while self.at("char", ","):
+            self.next()
+            args.append(self.expr())
+        self.expect_char(")", f"to close \\mathrm{{{word}}}(...)")
+        if variable is None:
+            raise self.error(f"\\mathrm{{{word}}}(...) does not say which variable it is a mass function of",
+                             f"write \\mathrm{{{word}}}(x; p), or x \\sim \\mathrm{{{word}}}(p) in a subscript", tok=t)
+        if len(args) + 1 != max(cls.nargs):
+            raise self.error(f"\\mathrm{{{word}}} takes {max(cls.nargs) - 1} parameter(s), got {len(args)}", tok=t)
+        return cls(variable, *args)
+
     def normal_variable(self) -> sp.Expr:
         """The variable slot: x, z_j inside \\prod, or 'z = mu + sigma eps' (the density evaluated there)."""
         t = self.tok
@@ -998,13 +1025,19 @@ class _Parser:
             # E_{z ~ density}[f]: the variable is named first, and bound in the density and in f
             name, _ = self.binder_name()
             self.next()  # \sim
-            normal = self.at("cmd") and self.tok.text in ("mathcal", "mathrm")
-            domain = {"real": True} if normal else B.declared_domain(self.scope, name)
+            named = self.at("cmd") and self.tok.text in ("mathcal", "mathrm", "operatorname", "text", "mathsf")
+            saved = self.i
+            kind2, words, t2 = self.read_name() if named else (None, None, None)
+            self.i = saved
+            domain = {"real": True} if kind2 == "normal" else FINITE_DENSITIES[words[0]].domain \
+                if kind2 == "finite" else B.declared_domain(self.scope, name)
             with self.bind(name, domain, start, f"the expectation over {name}") as var:
-                saved = self.i
-                kind2, _, t2 = self.read_name() if normal else (None, None, None)
+                if kind2 is not None:
+                    self.read_name()
                 if kind2 == "normal":
                     density = self.normal_named(t2, var)
+                elif kind2 == "finite":
+                    density = self.finite_density(t2, words[0], var)
                 else:
                     self.i = saved
                     density, _ = self.density("expectation")

@@ -106,6 +106,8 @@ def render_explanation(verdict: Verdict) -> RenderableType | None:
         lines.append(Text(f"  diagnosis: {clean(verdict.diagnosis)}", style="bold"))
     elif verdict.detail and verdict.status is not Status.PROVED:
         lines.append(Text(f"  why:       {clean(verdict.detail)}"))
+        if verdict.hint:
+            lines.append(Text(f"  hint:      {clean(verdict.hint)}"))
     if verdict.status is Status.NUMERIC and not info.accept_numeric:
         lines.append(Text("  numeric evidence is not proof; add numeric = true to the step to accept it", style="dim"))
     return Group(*(Text("     ") + line for line in lines))

@@ -84,6 +84,8 @@ def explanation_lines(verdict: Verdict) -> list[str]:
         lines.append(f"  diagnosis: {_one_line(verdict.diagnosis)}")
     if verdict.detail and verdict.detail != verdict.diagnosis:
         lines.append(f"  why:       {_one_line(verdict.detail, 2000)}")
+        if verdict.hint:
+            lines.append(f"  hint:      {_one_line(verdict.hint)}")
     if verdict.evidence:
         e = verdict.evidence
         lines.append(f"  evidence:  {e.points} points agree to {e.digits} digits (seed {e.seed})")
