@@ -17,7 +17,7 @@ from urllib.parse import quote
 from klproof import __version__
 from klproof.errors import clean
 from klproof.report.text import error_location, explanation_lines, headline, summary_line
-from klproof.verdict import Report, Status, Verdict
+from klproof.verdict import Reason, Report, Status, Verdict
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -28,7 +28,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "numeric": ("A step has numeric evidence only, which the step does not accept", "warning"),
     "error": ("The checker failed on a step (please report it)", "error"),
     "justification": ("A step needed more than its stated justification (--strict-justifications)", "error"),
-    "unreadable": ("A derivation file cannot be read", "error"),
+    "unreadable": ("A derivation file, or a line of it, cannot be read", "error"),
 }
 
 
@@ -44,6 +44,8 @@ def _uri(path: str) -> str:
 def _kind(verdict: Verdict) -> str:
     if verdict.status is Status.PROVED:
         return "justification"
+    if verdict.reason is Reason.UNREADABLE:
+        return "unreadable"
     return verdict.status.value
 
 
