@@ -82,7 +82,7 @@ def _counts(verdicts) -> str:
 def render_explanation(verdict: Verdict) -> RenderableType | None:
     info = verdict.step
     lines: list[Text] = []
-    where = f"{clean(info.path)}:{info.line}"
+    where = f"{clean(info.path)}:{info.line}" + (f":{info.col}" if info.col else "")  # file:line:col, as errors
     label, style = STYLE[verdict.status]
     if verdict.status is Status.PROVED:
         if not verdict.detail:
