@@ -7,6 +7,7 @@ from rich.text import Text
 
 from klproof.errors import clean
 from klproof.report.text import beyond_stated
+from klproof.report.text import where as step_where
 from klproof.verdict import FileReport, Report, Status, Verdict
 
 STYLE = {
@@ -82,7 +83,7 @@ def _counts(verdicts) -> str:
 def render_explanation(verdict: Verdict) -> RenderableType | None:
     info = verdict.step
     lines: list[Text] = []
-    where = f"{clean(info.path)}:{info.line}" + (f":{info.col}" if info.col else "")  # file:line:col, as errors
+    where = step_where(verdict)
     label, style = STYLE[verdict.status]
     if verdict.status is Status.PROVED:
         if not verdict.detail:

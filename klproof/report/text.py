@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from klproof.errors import clean
-from klproof.verdict import FileReport, Report, Status, Verdict
+from klproof.verdict import FileReport, Reason, Report, Status, Verdict
 
 WORD = {
     Status.PROVED: "proved",
@@ -42,6 +42,13 @@ def claim_text(verdict: Verdict) -> str:
     return _one_line(info.text) if info.is_equation else f"{_one_line(info.previous_text)}  =  {_one_line(info.text)}"
 
 
+def where(verdict: Verdict) -> str:
+    """path:line of a step (the path escaped), and the column where a step could not be read."""
+    info = verdict.step
+    col = f":{info.col}" if verdict.reason is Reason.UNREADABLE and info.col else ""
+    return f"{clean(info.path)}:{info.line}{col}"
+
+
 def headline(verdict: Verdict) -> str:
     """One line: what happened to the step, e.g. 'step 15 refuted: the sign of ... is wrong'."""
     info = verdict.step
@@ -64,7 +71,7 @@ def headline(verdict: Verdict) -> str:
 def explanation_lines(verdict: Verdict) -> list[str]:
     """klproof's own explanation of a verdict: the claim, the witness, the diagnosis, why."""
     info = verdict.step
-    lines = [f"{clean(info.path)}:{info.line}: step {info.number} ({_one_line(info.chain or 'chain', 200)}): "
+    lines = [f"{where(verdict)}: step {info.number} ({_one_line(info.chain or 'chain', 200)}): "
              f"{verdict.status.value}"
              + (f" [{verdict.method}]" if verdict.method else "") + (" (cached)" if verdict.cached else ""),
              f"  claim:     {claim_text(verdict)}"]
