@@ -42,7 +42,7 @@ def test_rules_name_shows_one_rule_by_any_of_its_names(name, rule):
 
 
 @pytest.mark.parametrize("name, hint", [
-    ("Jensen's inequality", "`klproof rules` lists every rule"),
+    ("Stirling's formula", "`klproof rules` lists every rule"),
     ("log rule", "did you mean 'log rules'"),
     ("bayse rule", "did you mean 'bayes rule'"),
 ])
@@ -60,7 +60,7 @@ def test_the_readme_rule_table_is_the_catalogs():
 
 def test_an_unknown_by_in_a_file_names_the_closest_rules_never_a_cut_list(tmp_path):
     path = tmp_path / "d.toml"
-    path.write_text(derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2", by="Jensen's inequality"))
+    path.write_text(derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2", by="Stirling's formula"))
     result = run_cli("check", str(path))
     assert result.returncode == 2
     assert "klproof rules" in result.stdout and "in all)" not in result.stdout and "..." not in result.stdout
