@@ -29,6 +29,7 @@ class Format(str, Enum):
     json = "json"
     junit = "junit"
     github = "github"
+    sarif = "sarif"
 
 
 def _console(stderr: bool = False):
@@ -50,7 +51,12 @@ def _console_to_text(renderable) -> str:
 
 
 def _fail(message: str) -> "typer.Exit":
-    _console(stderr=True).print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    """Print `message` (escaped: it may quote file names and file text) and return the usage exit."""
+    from rich.text import Text
+
+    from klproof.errors import clean
+
+    _console(stderr=True).print(Text.assemble(("error:", "red"), " ", clean(message)))
     return typer.Exit(EXIT_USAGE)
 
 
@@ -121,18 +127,63 @@ def _render_machine(report, format: Format) -> str:
         from klproof.report.junit import render_junit
 
         return render_junit(report)
+    if format is Format.sarif:
+        from klproof.report.sarif import render_sarif
+
+        return render_sarif(report)
     from klproof.report.github import render_github
 
     return render_github(report)
 
 
-def _write_output(path: Path, text: str) -> None:
+def _is_stdout(path: Path | None) -> bool:
+    return path is not None and str(path) == "-"
+
+
+def _refuse_output(path: Path, inputs: list[str]) -> None:
+    """Exit 2 unless `path` may receive a report: not one of the `inputs`, not a symbolic link
+    (followed or created through, even dangling), not a folder or a device."""
+    import stat
+
+    from klproof.errors import clean
+
+    shown = clean(str(path))
     try:
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
     except OSError as exc:
-        raise _fail(f"{path}: cannot write the report: {exc.strerror}") from None
+        raise _fail(f"{shown}: cannot write: {exc.strerror}") from None
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            raise _fail(f"{shown} is a symbolic link; not writing through it (name the file itself)")
+        if not stat.S_ISREG(info.st_mode):
+            raise _fail(f"{shown} is not a regular file; not writing to it")
+        for source in inputs:
+            try:
+                if os.path.samefile(path, source):
+                    raise _fail(f"{shown} is an input file ({clean(source)}); not overwriting it "
+                                "(choose another output path)")
+            except OSError:
+                continue
+
+
+def _write_output(path: Path, text: str, inputs: list[str]) -> None:
+    """Write a report or an export to `path` (checked by `_refuse_output`, and opened without following
+    a link that may have appeared since): the file the user named, or nothing."""
+    from klproof.errors import clean
+
+    _refuse_output(path, inputs)
+    shown = clean(str(path))
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise _fail(f"{shown}: cannot write: {exc.strerror}") from None
 
 
 class _ProgressBar:
@@ -244,6 +295,28 @@ def new(
 
 
 @app.command()
+def rules(
+    name: Optional[str] = typer.Argument(None, help="A rule's name or alias; without it, every rule."),
+    markdown: bool = typer.Option(False, "--markdown", help="The README's rule table (Markdown)."),
+) -> None:
+    """List the rules a step's `by` may name: aliases, what each says, its side conditions."""
+    from klproof.catalog import RULES, resolve
+    from klproof.report import rules as listing
+
+    if name is None:
+        typer.echo(listing.markdown_table() if markdown else listing.listing(), nl=False)
+        raise typer.Exit(EXIT_OK)
+    try:
+        rule = RULES[resolve(name)]
+    except ValueError as exc:
+        from klproof.errors import show
+
+        raise _fail(f"no rule named '{show(name)}'\n  hint: {exc}") from None
+    typer.echo(listing.describe(rule), nl=False)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
 def explain(
     location: str = typer.Argument(..., metavar="FILE:LINE", help="A derivation file and the line of one of its steps."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds allowed for the step."),
@@ -257,7 +330,7 @@ def explain(
 
     from klproof.check.decide import Options
     from klproof.check.runner import Overrun, call_bounded
-    from klproof.errors import KlproofError, show
+    from klproof.errors import KlproofError, clean, show
     from klproof.parse.source import read_source
 
     try:
@@ -273,7 +346,7 @@ def explain(
         console.print(f"{where}: unknown (timeout): {exc}; raise --timeout or split the step", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
     except RuntimeError as exc:
-        console.print(f"{where}: internal error: please report: {exc}", markup=False)
+        console.print(f"{where}: internal error: please report: {clean(str(exc))}", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
     if answer[0] == "error":
         raise _fail(answer[1])
@@ -297,9 +370,11 @@ def explain(
 def check(
     paths: List[Path] = typer.Argument(..., help="Derivation files (*.toml) or folders to search for them."),
     format: Format = typer.Option(Format.terminal, "--format", "-f",
-                                  help="Report format: terminal, json, junit (JUnit XML) or github (workflow annotations)."),
+                                  help="Report format: terminal, json, junit (JUnit XML), github (workflow annotations) "
+                                       "or sarif (GitHub code scanning)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
-                                          help="Write the --format report to this file; the terminal report still goes to the screen."),
+                                          help="Write the --format report to this file ('-': standard output); "
+                                               "the terminal report still goes to the screen."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step; a step over it is 'unknown (timeout)'."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0,
                              help="Worker processes (0: chosen from the work: one per core, at most one per file, "
@@ -313,12 +388,16 @@ def check(
     derivations_only: bool = typer.Option(False, "--derivations-only",
                                           help="Skip TOML files that are not derivations (no [[chain]] table), "
                                                "as the pre-commit hook does."),
+    strict_justifications: bool = typer.Option(False, "--strict-justifications",
+                                               help="Fail a step that is proved only with rules beyond its stated `by`."),
 ) -> None:
     """Prove every step of the derivation files, or refute it with a counterexample."""
     from klproof.api import check_sources
     from klproof.check.decide import Options
 
     sources, problems = collect_files(paths)
+    if output is not None and not _is_stdout(output):
+        _refuse_output(output, [path for path, _ in sources])
     if derivations_only:
         from klproof.discover import looks_like_derivation
 
@@ -329,6 +408,8 @@ def check(
         from klproof.check.cache import VerdictCache
 
         store = VerdictCache(cache_dir)
+    if _is_stdout(output):
+        output = None
     console = _console()
     to_screen = format is Format.terminal or output is not None
     bar = _ProgressBar(console) if to_screen and sys.stdout.isatty() else None
@@ -346,13 +427,18 @@ def check(
         from klproof.verdict import FileReport
 
         report = replace(report, files=tuple(FileReport(path=p, error=e) for p, e in problems) + report.files)
+    if strict_justifications:
+        from dataclasses import replace
+
+        report = replace(report, strict_justifications=True)
     if output is not None:
+        inputs = [path for path, _ in sources]
         if format is Format.terminal:
             from klproof.report.terminal import render_report
 
-            _write_output(output, _console_to_text(render_report(report, verbose=verbose)))
+            _write_output(output, _console_to_text(render_report(report, verbose=verbose)), inputs)
         else:
-            _write_output(output, _render_machine(report, format))
+            _write_output(output, _render_machine(report, format), inputs)
     elif format is not Format.terminal:
         sys.stdout.write(_render_machine(report, format))
     if to_screen:
@@ -376,7 +462,8 @@ def export(
     standalone: bool = typer.Option(False, "--standalone", help="LaTeX: a complete document that compiles with pdflatex."),
     tags: bool = typer.Option(False, "--tags", help="LaTeX: number the steps (align with \\tag) instead of align*."),
     marks: bool = typer.Option(False, "--marks", help="Show a check mark after every proved step."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Write to this file instead of standard output ('-': standard output)."),
     allow_unverified: bool = typer.Option(False, "--allow-unverified", help="Export even if some step is not proved; such steps are marked."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
@@ -385,7 +472,7 @@ def export(
     from klproof.api import check_sources, parse_sources
     from klproof.check.decide import Options
     from klproof.check.runner import default_jobs
-    from klproof.errors import KlproofError, Span
+    from klproof.errors import KlproofError, Span, clean
     from klproof.report.latex import render_latex, unverified_steps
 
     from klproof.parse.source import read_source
@@ -394,6 +481,8 @@ def export(
         data = read_source(str(file))
     except KlproofError as exc:
         raise _fail(exc.render()) from None
+    if output is not None and not _is_stdout(output):
+        _refuse_output(output, [str(file)])
     (parsed,) = parse_sources([(str(file), data)])
     if isinstance(parsed, KlproofError):
         raise _fail(parsed.at(Span(str(file), 1)).render())
@@ -404,10 +493,10 @@ def export(
     failing = unverified_steps(parsed, report)
     if failing and not allow_unverified:
         err = _console(stderr=True)
-        err.print(f"error: not exported: {len(failing)} step{'s' if len(failing) != 1 else ''} of {file} "
+        err.print(f"error: not exported: {len(failing)} step{'s' if len(failing) != 1 else ''} of {clean(str(file))} "
                   "not proved (use --allow-unverified to export with these steps marked):", style="red", markup=False)
         for line in failing:
-            err.print(f"  {line}", markup=False)
+            err.print(f"  {clean(line)}", markup=False)
         raise typer.Exit(EXIT_FAILED)
     if to is ExportFormat.markdown:
         from klproof.report.markdown import render_markdown
@@ -415,13 +504,10 @@ def export(
         text = render_markdown(parsed, report)
     else:
         text = render_latex(parsed, report, standalone=standalone, tags=tags, marks=marks)
-    if output is None:
+    if output is None or _is_stdout(output):
         sys.stdout.write(text)
     else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise _fail(f"{output}: cannot write: {exc.strerror}") from None
+        _write_output(output, text, [str(file)])
     if failing:
         _console(stderr=True).print(f"warning: exported with {len(failing)} unproved step(s) marked", style="yellow",
                                     markup=False)

@@ -150,6 +150,7 @@ def encode(verdict: Verdict) -> dict:
         "witness": asdict(verdict.witness) if verdict.witness else None,
         "evidence": asdict(verdict.evidence) if verdict.evidence else None,
         "diagnosis": verdict.diagnosis,
+        "beyond_stated": verdict.beyond_stated,
     }
 
 
@@ -163,7 +164,8 @@ def decode(data: dict, info: StepInfo) -> Verdict:
     evidence = NumericEvidence(**data["evidence"]) if data["evidence"] is not None else None
     return Verdict(step=info, status=Status(data["status"]), method=str(data["method"]),
                    rules=tuple(str(r) for r in data["rules"]), detail=str(data["detail"]), seconds=0.0,
-                   witness=witness, evidence=evidence, diagnosis=str(data["diagnosis"]), cached=True)
+                   witness=witness, evidence=evidence, diagnosis=str(data["diagnosis"]), cached=True,
+                   beyond_stated=data["beyond_stated"] is True)
 
 
 class VerdictCache:
@@ -223,7 +225,8 @@ class VerdictCache:
                  "verdicts": [{"step": asdict(v.step), "verdict": encode(v)} for v in report.verdicts]}
         try:
             self._prepare()
-            self._write(self._path(file_key(path, data, options), self.files), json.dumps(entry, ensure_ascii=False))
+            # ASCII JSON: a non-UTF-8 file name (lone surrogates in `path`) is written escaped, never a crash
+            self._write(self._path(file_key(path, data, options), self.files), json.dumps(entry, ensure_ascii=True))
         except OSError:
             pass
 
@@ -235,7 +238,7 @@ class VerdictCache:
             key = full_key(step, key)
         try:
             self._prepare()
-            self._write(self._path(key), json.dumps(encode(verdict), ensure_ascii=False))
+            self._write(self._path(key), json.dumps(encode(verdict), ensure_ascii=True))
             self.stored += 1
         except OSError:
             pass  # a read-only or full disk costs speed, never a verdict

@@ -101,8 +101,8 @@ def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
         method = describe_rules(attempt.rules)
         if attempt.factor and attempt.factor not in ("1",):
             method += f" (previous equation × {attempt.factor})"
-        detail = _beyond_stated(step, attempt)
-        return Verdict(info, Status.PROVED, method, attempt.rules, detail, seconds)
+        return Verdict(info, Status.PROVED, method, attempt.rules, "", seconds,
+                       beyond_stated=bool(step.by) and attempt.stage != "stated rules")
     if numeric is not None and numeric.witness is not None:
         return Verdict(info, Status.REFUTED, "counterexample", attempt.rules, numeric.diagnosis, seconds,
                        witness=numeric.witness, diagnosis=numeric.diagnosis)
@@ -117,12 +117,6 @@ def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
     if attempt.residual:
         reason += f"; remaining difference: {_clip(attempt.residual)}"
     return Verdict(info, Status.UNKNOWN, "not proved", attempt.rules, reason, seconds)
-
-
-def _beyond_stated(step: Step, attempt) -> str:
-    if step.by and attempt.stage != "stated rules":
-        return f"needed more than the stated justification ({step.by_text})"
-    return ""
 
 
 def _clip(text: str, limit: int = 200) -> str:
