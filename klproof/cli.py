@@ -60,33 +60,48 @@ def _fail(message: str) -> "typer.Exit":
     return typer.Exit(EXIT_USAGE)
 
 
-def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[str]]:
-    """(path, bytes) of every derivation file under `paths`, and the paths that could not be read.
+def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+    """(path, bytes) of every derivation file under `paths`, and (path, rendered error) of each path,
+    file or sub-folder that could not be read: none is skipped silently, so an unchecked
+    derivation never passes.
 
     Files are read by `read_source`: regular files only (a FIFO would block, a device
     never end), and never more than the size limit.
     """
-    from klproof.errors import KlproofError
+    from klproof.errors import KlproofError, show
     from klproof.parse.source import read_source
 
     sources: list[tuple[str, bytes]] = []
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
+    hint = "\n  hint: check that it exists and is readable (permissions), or leave it out of the paths"
     for path in paths:
+        shown = show(str(path), 200)
         if path.is_dir():
-            found = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file() and not p.name.startswith("."))
-            if not found:
-                problems.append(f"{path}: no derivation files (*{SUFFIX}) in this folder")
+            found: list[Path] = []
+            unreadable: list[OSError] = []
+            # Symlinked folders are not followed (as pathlib's rglob), so a link cannot loop or leave the tree.
+            for folder, dirs, names in os.walk(path, onerror=unreadable.append):
+                dirs.sort()
+                found += [Path(folder, n) for n in names if n.endswith(SUFFIX) and not n.startswith(".")]
+            for exc in unreadable:
+                where = show(str(exc.filename or path), 200)
+                problems.append((str(exc.filename or path),
+                                 f"{where}:1: cannot read this folder: {exc.strerror or exc}{hint}"))
+            found = sorted(p for p in found if p.is_file() or p.is_symlink())
+            if not found and not unreadable:
+                problems.append((str(path), f"{shown}:1: no derivation files (*{SUFFIX}) in this folder"
+                                            "\n  hint: name derivation files *.toml, or pass the files themselves"))
             candidates = found
         elif path.exists() or path.is_symlink():
             candidates = [path]
         else:
-            problems.append(f"{path}: no such file or folder")
+            problems.append((str(path), f"{shown}:1: no such file or folder{hint}"))
             continue
         for file in candidates:
             try:
                 sources.append((str(file), read_source(str(file))))
             except KlproofError as exc:
-                problems.append(exc.render())
+                problems.append((str(file), exc.render()))
     return sources, problems
 
 
@@ -184,17 +199,22 @@ class _ProgressBar:
         self.timer = None
         self.shown = self.closed = False
 
-    def start(self, total: int) -> None:
+    def start(self) -> None:
         import threading
 
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                  console=self.console, transient=True)
-        self.task = self.progress.add_task("steps", total=total)
+        self.task = self.progress.add_task("steps", total=0)
         self.timer = threading.Timer(self.delay, self._show)
         self.timer.daemon = True
         self.timer.start()
+
+    def grow(self, steps: int) -> None:
+        """A file has been read: its steps join the total (files are read as the run goes)."""
+        if self.progress is not None:
+            self.progress.update(self.task, total=(self.progress.tasks[0].total or 0) + steps)
 
     def _show(self) -> None:
         with self.lock:
@@ -215,13 +235,28 @@ class _ProgressBar:
                 self.progress.stop()
 
 
-def _explain_in_worker(step, options):
-    """(Attempt with its intermediate forms, Verdict) for one step; runs in a worker process."""
+def _explain_in_worker(path: str, data: bytes, line: int, options):
+    """Read the file, find the step at `line` and check it, recording every form; runs in a bounded worker.
+
+    ("error", rendered error) | ("no step", the steps' lines) | ("ok", step, attempt or None, verdict);
+    the attempt is None when checking met an internal error (the verdict carries its traceback)."""
+    from klproof.api import parse_one
     from klproof.check.decide import check_step
     from klproof.check.engine import prove
+    from klproof.errors import KlproofError, Span
     from klproof.printing import show
+    from klproof.verdict import Reason
 
-    return prove(step, record_forms=True, form_text=show), check_step(step, options)
+    derivation = parse_one(path, data)
+    if isinstance(derivation, KlproofError):
+        return "error", derivation.at(Span(path, 1)).render()
+    step = _find_step(derivation, line)
+    if step is None:
+        return "no step", ", ".join(str(s.span.line) for s in derivation.steps) or "none"
+    verdict = check_step(step, options)
+    if verdict.reason is Reason.INTERNAL:
+        return "ok", step, None, verdict
+    return "ok", step, prove(step, record_forms=True, form_text=show), verdict
 
 
 def _find_step(derivation, line: int):
@@ -295,29 +330,36 @@ def explain(
 
     from klproof.check.decide import Options
     from klproof.check.runner import Overrun, call_bounded
-    from klproof.errors import KlproofError, Span, clean
-    from klproof.parse.file import read_derivation
+    from klproof.errors import KlproofError, clean, show
     from klproof.parse.source import read_source
 
     try:
-        derivation = read_derivation(str(path), read_source(str(path)))
+        data = read_source(str(path))
     except KlproofError as exc:
-        raise _fail(exc.at(Span(str(path), 1)).render()) from None
-    step = _find_step(derivation, line)
-    if step is None:
-        lines = ", ".join(str(s.span.line) for s in derivation.steps) or "none"
-        raise _fail(f"{path}:{line}: no step there; steps are at lines {lines}")
+        raise _fail(exc.render()) from None
     options = Options(timeout=timeout, seed=seed)
     console = _console()
-    try:
-        attempt, verdict = call_bounded(_explain_in_worker, (step, options), timeout)
+    where = f"{show(str(path), 200)}:{line}"
+    try:  # reading is bounded like checking: the file is read in the worker too
+        answer = call_bounded(_explain_in_worker, (str(path), data, line, options), timeout)
     except Overrun as exc:
-        console.print(f"{clean(str(step.span))}: step {step.number}: unknown (timeout): {exc}; raise --timeout or split the step",
-                      markup=False)
+        console.print(f"{where}: unknown (timeout): {exc}; raise --timeout or split the step", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
     except RuntimeError as exc:
-        console.print(f"{clean(str(step.span))}: step {step.number}: the checker failed: {clean(str(exc))}", markup=False)
+        console.print(f"{where}: internal error: please report: {clean(str(exc))}", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
+    if answer[0] == "error":
+        raise _fail(answer[1])
+    if answer[0] == "no step":
+        raise _fail(f"{where}: no step there; steps are at lines {answer[1]}")
+    _, step, attempt, verdict = answer
+    if attempt is None:  # an internal error: what the report says, then the traceback to report
+        from klproof.report.text import explanation_lines
+
+        for text in explanation_lines(verdict):
+            console.print(text, markup=False)
+        console.print("traceback (please include it in the report):\n" + verdict.traceback, markup=False)
+        raise typer.Exit(EXIT_FAILED)
     from klproof.report.explain import render_explanation
 
     console.print(render_explanation(step, attempt, verdict))
@@ -334,7 +376,9 @@ def check(
                                           help="Write the --format report to this file ('-': standard output); "
                                                "the terminal report still goes to the screen."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step; a step over it is 'unknown (timeout)'."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0,
+                             help="Worker processes (0: chosen from the work: one per core, at most one per file, "
+                                  "one for a small run)."),
     seed: int = typer.Option(20261121, "--seed", help="Seed for numeric sampling (reported, so runs are reproducible)."),
     numeric: bool = typer.Option(True, "--numeric/--no-numeric", help="Look for counterexamples when a proof fails."),
     cross_check: bool = typer.Option(False, "--cross-check", help="Also sample proved steps; a disagreement is an error."),
@@ -350,7 +394,6 @@ def check(
     """Prove every step of the derivation files, or refute it with a counterexample."""
     from klproof.api import check_sources
     from klproof.check.decide import Options
-    from klproof.check.runner import default_jobs
 
     sources, problems = collect_files(paths)
     if output is not None and not _is_stdout(output):
@@ -359,10 +402,6 @@ def check(
         from klproof.discover import looks_like_derivation
 
         sources = [(path, data) for path, data in sources if looks_like_derivation(data)]
-    from klproof.errors import clean
-
-    for problem in problems:
-        _console(stderr=True).print(f"error: {clean(problem)}", style="red", markup=False)
     options = Options(timeout=timeout, numeric=numeric, cross_check=cross_check, seed=seed)
     store = None
     if cache:
@@ -374,12 +413,20 @@ def check(
     console = _console()
     to_screen = format is Format.terminal or output is not None
     bar = _ProgressBar(console) if to_screen and sys.stdout.isatty() else None
+    if bar:
+        bar.start()
     try:
-        report = check_sources(sources, options, jobs=jobs or default_jobs(), cache=store,
-                               on_start=bar.start if bar else None, on_done=bar.advance if bar else None)
+        report = check_sources(sources, options, jobs=jobs, cache=store,
+                               on_parsed=bar.grow if bar else None, on_done=bar.advance if bar else None)
     finally:
         if bar:
             bar.close()
+    if problems:  # unreadable paths are in the report and its summary, never a silent "PASSED 0 files"
+        from dataclasses import replace
+
+        from klproof.verdict import FileReport
+
+        report = replace(report, files=tuple(FileReport(path=p, error=e) for p, e in problems) + report.files)
     if strict_justifications:
         from dataclasses import replace
 
@@ -398,7 +445,7 @@ def check(
         from klproof.report.terminal import render_report
 
         console.print(render_report(report, verbose=verbose))
-    if problems or report.has_input_errors:
+    if report.has_input_errors:
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
 

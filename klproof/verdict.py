@@ -21,7 +21,9 @@ class Status(str, Enum):
 
 
 class Reason(str, Enum):
-    """Why a step has no verdict on its mathematics: its input, the run or klproof decided it."""
+    """Why a step has no verdict on its mathematics: its input, the run or klproof decided it.
+
+    Such verdicts say something about the input, the machine or klproof: never stored in the cache."""
 
     UNREADABLE = "unreadable"  # the step's line cannot be read (an input error: exit 2)
     TIMEOUT = "timeout"  # stopped at the per-step time limit
@@ -85,6 +87,7 @@ class Verdict:
     cached: bool = False
     reason: Reason | None = None  # set when the input, the run or klproof, not the mathematics, decided it
     hint: str = ""  # what to do next, for an unreadable step
+    traceback: str = ""  # of an internal error, for `klproof explain`
     beyond_stated: bool = False  # proved, but only with rules beyond the step's own `by`
 
     @property

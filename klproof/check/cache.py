@@ -42,7 +42,7 @@ from pathlib import Path
 from klproof import __version__
 from klproof.check.decide import Options, step_info
 from klproof.model import Step
-from klproof.verdict import FileReport, NumericEvidence, Status, StepInfo, Verdict, Witness
+from klproof.verdict import FileReport, NumericEvidence, Reason, Status, StepInfo, Verdict, Witness
 
 FORMAT = 1  # of the entries; part of every key
 DEFAULT_DIR = ".klproof_cache"
@@ -51,7 +51,7 @@ README = ("# klproof cache\n\nVerdicts of unchanged derivation steps, so that `k
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by klproof.\n"
                 "# For information about cache directory tags, see https://bford.info/cachedir/\n")
-UNCACHEABLE_METHODS = frozenset({"timeout", "not checked"})  # a step over its time limit, a crashed worker
+UNCACHEABLE_REASONS = frozenset(Reason)  # a timeout, a crashed worker, an internal error: about the run, not the step
 
 
 PRESENTATION = ("cli.py", "pytest_plugin.py", "starter.py", "report/")  # cannot change a verdict
@@ -131,7 +131,7 @@ def _digest(payload: dict) -> str:
 
 
 def is_cacheable(verdict: Verdict) -> bool:
-    return verdict.method not in UNCACHEABLE_METHODS and verdict.status is not Status.ERROR
+    return verdict.reason not in UNCACHEABLE_REASONS and verdict.status is not Status.ERROR
 
 
 def needs_full_key(verdict: Verdict, options: Options) -> bool:
