@@ -77,7 +77,7 @@ def test_author_latex_is_pasted_only_when_inert(text):
     pasted = author_tex(text)
     if pasted is not None:
         assert "%" not in pasted and "#" not in pasted and "^^" not in pasted and "$" not in pasted
-        assert "\\input" not in pasted and "\\write" not in pasted and "\\label" not in pasted
+        assert not re.search(r"\\(input|write|label)(?![A-Za-z])", pasted)  # \labelx is another (inert) word
 
 
 @pytest.mark.skipif(not KATEX.exists() or shutil.which("node") is None, reason="KaTeX is not installed")
