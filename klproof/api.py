@@ -27,12 +27,13 @@ if TYPE_CHECKING:
 def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | KlproofError]:
     if not sources:
         return []  # nothing to parse: do not import the parser (and SymPy) at all
+    from klproof.parse.document import is_document, read_document
     from klproof.parse.file import read_derivation
 
     parsed: list[Derivation | KlproofError] = []
     for path, data in sources:
         try:
-            parsed.append(read_derivation(path, data))
+            parsed.append(read_document(path, data) if is_document(path) else read_derivation(path, data))
         except KlproofError as exc:
             parsed.append(exc)
         except RecursionError:
@@ -41,6 +42,11 @@ def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | Klproof
             parsed.append(KlproofError(f"klproof could not read this file ({type(exc).__name__}: {exc})"[:300],
                                        hint="this is a bug in klproof; please report it with the file"))
     return parsed
+
+
+def _derivation_of(item: Derivation | KlproofError) -> Derivation | None:
+    """The steps to check: a derivation's, or those of a document some of whose lines cannot be read."""
+    return item if isinstance(item, Derivation) else getattr(item, "derivation", None)
 
 
 def check_steps(steps: list[Step], options: Options, jobs: int = 1,
@@ -78,18 +84,20 @@ def check_sources(sources: list[tuple[str, bytes]], options: Options | None = No
                  if cache is not None and (hit := cache.get_file(path, data, options)) is not None}
     todo = [source for i, source in enumerate(sources) if i not in unchanged]
     parsed = parse_sources(todo)
-    steps = [step for item in parsed if isinstance(item, Derivation) for step in item.steps]
+    steps = [step for item in parsed if (d := _derivation_of(item)) is not None for step in d.steps]
     if on_start:
         on_start(len(steps))
     verdicts = iter(check_steps(steps, options, jobs=jobs, on_done=on_done, cache=cache))
     checked = []
     for (path, data), item in zip(todo, parsed):
-        if isinstance(item, KlproofError):
+        derivation = _derivation_of(item)
+        if derivation is None:
             checked.append(FileReport(path=path, error=item.at(Span(path, 1)).render()))
             continue
-        mine = tuple(next(verdicts) for _ in item.steps)
-        report = FileReport(path=path, title=item.title, source=item.source, verdicts=mine,
-                            seconds=sum(v.seconds for v in mine))
+        mine = tuple(next(verdicts) for _ in derivation.steps)
+        error = item.render() if isinstance(item, KlproofError) else ""  # a document's unreadable lines
+        report = FileReport(path=path, title=derivation.title, source=derivation.source, verdicts=mine,
+                            seconds=sum(v.seconds for v in mine), error=error)
         if cache is not None:
             cache.put_file(path, data, options, report)
         checked.append(report)

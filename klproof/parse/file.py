@@ -316,10 +316,18 @@ def read_derivation(path: str, data: bytes) -> Derivation:
     except (RecursionError, MemoryError):
         raise ParseError("not valid TOML: the file is nested too deeply to read", top,
                          "derivation files need at most two levels") from None
+    return build_derivation(path, doc, pos)
+
+
+def build_derivation(path: str, doc: dict, positions) -> Derivation:
+    """A Derivation from a TOML-shaped dict. `positions` answers where each value is in the source:
+    `key(table, key, default) -> (line, col)`, `locator(table, key, text) -> (i -> (line, col)) | None`,
+    and `chains` / `steps` (the line of each chain and step). Documents (parse/document.py) pass their own."""
     try:
-        return _Builder(path, doc, pos).build()
+        return _Builder(path, doc, positions).build()
     except RecursionError:
-        raise ParseError("an expression is nested too deeply to read", top, "split the step into smaller steps") from None
+        raise ParseError("an expression is nested too deeply to read", Span(path, 1),
+                         "split the step into smaller steps") from None
 
 
 class _Builder:
@@ -624,5 +632,11 @@ class _Builder:
         if latex:
             from klproof.parse.latex import parse_latex  # imported only when a file uses LaTeX
 
-            return parse_latex(text, self.scope, span)
+            try:
+                return parse_latex(text, self.scope, span)
+            except ParseError as exc:  # place the error at its character, where the source says where that is
+                at = getattr(exc, "latex_pos", None)
+                if locate is not None and at is not None:
+                    exc.span = Span(self.path, *locate(at))
+                raise
         return parse_expression(text, self.scope, span, locate=locate)

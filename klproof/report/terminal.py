@@ -36,7 +36,7 @@ def render_report(report: Report, verbose: bool = False) -> RenderableType:
 
 
 def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
-    if file.error:
+    if file.error and not file.verdicts:
         return Group(Text(file.path, style="bold"), Text(f"  error: {file.error}", style="red"))
     lines: list[RenderableType] = [Text.assemble((file.path, "bold"), "  ", (file.title, "cyan"))]
     chain = None
@@ -56,9 +56,14 @@ def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
             explanation = render_explanation(verdict)
             if explanation is not None:
                 lines.append(explanation)
+    if file.error:  # a document some of whose lines cannot be read: those lines, after the others' verdicts
+        lines.extend(Text(f"  error: {line}" if not line.startswith("  ") else f"  {line}", style="red")
+                     for line in file.error.splitlines())
     ok = file.passed
+    unreadable = sum(1 for line in file.error.splitlines() if not line.startswith("  ")) if file.error else 0
     lines.append(Text.assemble("  ", ("passed" if ok else "failed", "green" if ok else "red"),
-                               f": {_counts(file.verdicts)}", (f" in {file.seconds:.2f} s", "dim")))
+                               f": {_counts(file.verdicts)}" + (f", {unreadable} unreadable" if unreadable else ""),
+                               (f" in {file.seconds:.2f} s", "dim")))
     return Group(*lines)
 
 

@@ -1,0 +1,462 @@
+"""Read a Markdown or LaTeX document's derivation where it is written: `klproof check notes.md`.
+
+Pipeline: the document's bytes -> its header (declarations, TOML) and its
+display formulas (parse/markdown.py, parse/texdoc.py) -> rows and sides
+(parse/formulas.py) -> chains: a side written after a relation ('= ...',
+'&= ...') continues the expression before it, within a formula and across
+formulas separated only by prose -> the TOML-shaped dict that parse/file.py
+builds into a Derivation, with every value placed at its line and column in
+the document.
+
+Justifications: a '% by: ...' comment on the line, '\\overset{\\text{Bayes}}{=}',
+or, failing those, a rule named in the sentence just before the step or in the
+clause right after a stated line ("using Bayes Theorem", "by linearity"),
+reported as taken from the text.
+
+A line that cannot be read is that line's error; the chain goes on from the
+next line, which then starts a new chain (its own claim against the unreadable
+line cannot be checked).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, replace
+
+from klproof.catalog import resolve
+from klproof.errors import KlproofError, ParseError, Span, show
+from klproof.model import Chain, Derivation
+from klproof.parse.file import TOP_KEYS, _Positions, _scan, build_derivation
+from klproof.parse.formulas import Formula, Piece, Side, Source, formula_rows, row_sides
+from klproof.parse.source import MAX_FILE_BYTES
+
+MARKDOWN = (".md", ".markdown")
+LATEX = (".tex",)
+SUFFIXES = MARKDOWN + LATEX
+HEADER_KEYS = (TOP_KEYS - {"chain"}) | {"expectation", "claim"}
+MAX_UNREADABLE = 25  # lines that cannot be read before the document is given up as a whole
+MAX_HEADER_CHARS = 100_000
+_TRIGGER = re.compile(r"\b(?:using|by|from|via|applying|apply|with|use)\s+(?:the\s+|a\s+|an\s+)?", re.IGNORECASE)
+_BARE_E = re.compile(r"(?<![\\A-Za-z])(?:\\mathbb\s*\{\s*E\s*\}|\\mathrm\s*\{?\s*E\s*\}?|\\operatorname\s*\{\s*E\s*\}|E)"
+                     r"(?=\s*(?:\\left|\\big|\\Big|\\bigg|\\Bigg)?\s*\[)")
+_HTML_HEADER = re.compile(r"^<!--[ \t]*klproof[ \t]*$", re.MULTILINE)
+_TEX_HEADER = re.compile(r"^%[ \t]*klproof[ \t]*$", re.MULTILINE)
+
+
+class PartlyUnreadable(ParseError):
+    """Some lines of a document cannot be read: their errors, and the derivation of the rest."""
+
+    def __init__(self, errors: list[ParseError], derivation: Derivation | None):
+        first = errors[0]
+        super().__init__(first.message, first.span, first.hint)
+        self.errors, self.derivation = tuple(errors), derivation
+
+    def render(self) -> str:
+        return "\n".join(e.render() for e in self.errors)
+
+
+def is_document(path: str) -> bool:
+    return str(path).lower().endswith(SUFFIXES)
+
+
+def has_header(path: str, data: bytes) -> bool:
+    """Whether a document declares itself a klproof derivation (how folders, pytest and pre-commit find them)."""
+    head = data[:MAX_FILE_BYTES]
+    if str(path).lower().endswith(LATEX):
+        return re.search(rb"^%[ \t]*klproof[ \t]*\r?$", head, re.MULTILINE) is not None
+    return head.startswith(b"+++") or re.search(rb"^<!--[ \t]*klproof[ \t]*\r?$", head, re.MULTILINE) is not None
+
+
+@dataclass
+class _Header:
+    """The declarations: TOML text found in the document, and where its lines are."""
+
+    values: dict
+    pos: _Positions
+    first_line: int  # the document line of the TOML text's first line
+    shift: int  # characters removed before each line ('% ')
+    lines: int = 0  # how many lines of the document the header's TOML takes
+
+    def place(self, line: int, col: int | None) -> tuple[int, int | None]:
+        return self.first_line + line - 1, (col + self.shift if col else col)
+
+
+def read_document(path: str, data: bytes) -> Derivation:
+    """The derivation stated by a Markdown or LaTeX document. Raises ParseError (PartlyUnreadable when only
+    some lines cannot be read: the rest is in its `derivation`)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ParseError(f"file is {len(data):,} bytes or more; the limit is {MAX_FILE_BYTES:,}", Span(path, 1),
+                         "split the document")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ParseError(f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                         Span(path, line), "save the file as UTF-8") from None
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    source = Source(path, text)
+    if path.lower().endswith(LATEX):
+        from klproof.parse.texdoc import latex_formulas
+
+        header = _tex_header(source)
+        formulas = latex_formulas(source)
+    else:
+        from klproof.parse.markdown import markdown_formulas
+
+        header, skip = _markdown_header(source)
+        formulas = markdown_formulas(source, skip)
+    return _Assembly(source, header, formulas).derivation()
+
+
+# -- the header ---------------------------------------------------------------
+def _markdown_header(source: Source) -> tuple[_Header | None, int]:
+    """TOML front matter between '+++' lines, or an HTML comment '<!-- klproof ... -->'; and the lines it covers."""
+    lines = source.text.split("\n")
+    if lines and lines[0].strip() == "+++":
+        end = next((i for i in range(1, len(lines)) if lines[i].strip() == "+++"), None)
+        if end is None:
+            raise ParseError("the front matter opened by '+++' on line 1 is never closed", Span(source.path, 1, 1),
+                             "end the declarations with a line '+++'")
+        return _header(source, "\n".join(lines[1:end]), 2, 0), end + 1
+    match = _HTML_HEADER.search(source.text)
+    if match:
+        first = source.line_col(match.start())[0]
+        end = next((i for i in range(first, len(lines)) if lines[i].strip() == "-->"), None)
+        if end is None:
+            raise ParseError("the klproof header opened here is not closed by a line '-->'",
+                             Span(source.path, first, 1), "end the declarations with a line '-->'")
+        return _header(source, "\n".join(lines[first:end]), first + 1, 0), 0
+    return None, 0
+
+
+def _tex_header(source: Source) -> _Header | None:
+    """A block of '%' lines starting with '% klproof': TOML after the '%'."""
+    match = _TEX_HEADER.search(source.text)
+    if not match:
+        return None
+    lines = source.text.split("\n")
+    first = source.line_col(match.start())[0]  # the '% klproof' line; TOML starts below it
+    body: list[str] = []
+    for line in lines[first:]:
+        stripped = line.lstrip()
+        if not stripped.startswith("%"):
+            break
+        body.append(stripped[2:] if stripped.startswith("% ") else stripped[1:])
+    shift = 2  # '% ' (a line written '%x' is shifted by one; its columns are then one off)
+    return _header(source, "\n".join(body), first + 1, shift)
+
+
+def _header(source: Source, toml_text: str, first_line: int, shift: int) -> _Header:
+    if len(toml_text) > MAX_HEADER_CHARS:
+        raise ParseError(f"the header is longer than {MAX_HEADER_CHARS:,} characters", Span(source.path, first_line))
+    try:
+        values = tomllib.loads(toml_text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (int(match.group(1)), int(match.group(2))) if match else (1, None)
+        message = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        raise ParseError(f"the header is not valid TOML: {show(message, 200)}",
+                         Span(source.path, first_line + line - 1, col + shift if col else None),
+                         "the header holds TOML declarations: [symbols], [distributions], ... (see the README)") from None
+    except (RecursionError, MemoryError):
+        raise ParseError("the header is nested too deeply to read", Span(source.path, first_line)) from None
+    header = _Header(values, _scan(toml_text), first_line, shift, toml_text.count("\n") + 1)
+    for key in values:
+        if key not in HEADER_KEYS:
+            line, col = header.place(*header.pos.key((), key))
+            hint = ("a document's chains are its own display math; the header only declares"
+                    if key == "chain" else "allowed: " + ", ".join(sorted(HEADER_KEYS)))
+            raise ParseError(f"unknown key '{show(key)}' in the header", Span(source.path, line, col), hint)
+    return header
+
+
+# -- chains -------------------------------------------------------------------
+@dataclass
+class _Step:
+    side: Side
+    by: str = ""
+    by_at: int | None = None  # offset of the justification
+    quote: str = ""  # the words of the text the justification was taken from
+
+
+@dataclass
+class _Chain:
+    title: str
+    start: Side
+    steps: list[_Step]
+
+
+class _Positions4Doc:
+    """Where each value of the synthesized derivation is: the header's TOML, or the document's formulas."""
+
+    def __init__(self, source: Source, header: _Header | None, chains: list[_Chain]):
+        self.source, self.header, self.doc_chains = source, header, chains
+        self.chains = [self._line(c.start.piece) for c in chains]
+        self.steps = [[self._line(s.side.piece) for s in c.steps] for c in chains]
+
+    def _line(self, piece: Piece) -> int:
+        return self.source.line_col(piece.offsets[0])[0] if piece.offsets else 1
+
+    def _piece(self, table: tuple, key: str) -> tuple[Piece | None, int | None]:
+        if not table or table[0] != "chain":
+            return None, None
+        chain = self.doc_chains[table[1]]
+        if len(table) == 2:
+            return (chain.start.piece if key == "latex" else None), None
+        step = chain.steps[table[3]]
+        return step.side.piece, (step.by_at if key == "by" else None)
+
+    def key(self, table: tuple, key: str, default: int = 1) -> tuple[int, int | None]:
+        if table and table[0] == "chain":
+            piece, at = self._piece(table, key)
+            if at is not None:
+                return self.source.line_col(at)
+            if piece is not None and piece.offsets:
+                return self.source.line_col(piece.offsets[0])
+            return default, None
+        if self.header is None:
+            return default, None
+        line, col = self.header.pos.key(table, key, 0)
+        return self.header.place(line, col) if line else (default, None)
+
+    def locator(self, table: tuple, key: str, decoded: str):
+        if table and table[0] == "chain":
+            piece, _ = self._piece(table, key)
+            if piece is None or key != "latex" or not piece.offsets:
+                return None
+            offsets = piece.offsets
+            return lambda i: self.source.line_col(offsets[min(max(i, 0), len(offsets) - 1)])
+        if self.header is None:
+            return None
+        inner = self.header.pos.locator(table, key, decoded)
+        return (lambda i: self.header.place(*inner(i))) if inner else None
+
+
+def prose_rule(text: str) -> tuple[str, str] | None:
+    """(rule name as written, the words it came from) for the last rule a sentence names after 'using', 'by', ..."""
+    sentence = re.split(r"(?<=[.!?])\s+", text.strip())[-1] if text.strip() else ""
+    found = None
+    for m in _TRIGGER.finditer(sentence):
+        words = re.findall(r"[A-Za-z][A-Za-z'’-]*", sentence[m.end():])[:6]
+        for n in range(len(words), 0, -1):
+            name = " ".join(words[:n])
+            try:
+                resolve(name)
+            except ValueError:
+                continue
+            found = (name, sentence[m.start():m.end()] + name)
+            break
+    return found
+
+
+class _Assembly:
+    def __init__(self, source: Source, header: _Header | None, formulas: list[Formula]):
+        self.source, self.header, self.formulas = source, header, formulas
+        values = header.values if header else {}
+        self.expectation = values.get("expectation")
+
+    def _sides(self) -> list[tuple[Formula, list[Side]]]:
+        out = []
+        for formula in self.formulas:
+            sides: list[Side] = []
+            for row, by, at in formula_rows(formula):
+                sides.extend(row_sides(row, by, at))
+            out.append((formula, sides))
+        return out
+
+    def chains(self, unreadable: set[int]) -> list[_Chain]:
+        """Chains of the document; sides whose first offset is in `unreadable` are left out, and cut the chain."""
+        chains: list[_Chain] = []
+        current: _Chain | None = None
+        for formula, sides in self._sides():
+            if formula.breaks_chain:
+                current = None
+            rule = prose_rule(formula.prose_before) or prose_rule(formula.prose_after)
+            first_step = True
+            pending = False  # the previous row ended with '='
+            for side in sides:
+                if not side.piece.text:
+                    pending = True
+                    continue
+                if side.piece.offsets[0] in unreadable:
+                    current, pending = None, False
+                    first_step = first_step and not side.continues
+                    continue
+                side = self._with_expectation(side)
+                if (side.continues or pending) and current is not None:
+                    step = _Step(side, side.by, side.by_offset)
+                    if not step.by and rule and first_step:
+                        step.by, step.quote = rule
+                    current.steps.append(step)
+                    first_step = False
+                else:
+                    current = _Chain(self._title(formula), side, [])
+                    chains.append(current)
+                pending = False
+        return [c for c in chains if c.steps]
+
+    def _title(self, formula: Formula) -> str:
+        line = self.source.line_col(formula.offsets[0])[0] if formula.offsets else 1
+        return f"line {line}"
+
+    def _with_expectation(self, side: Side) -> Side:
+        """An unadorned E[...] is over the density the header names (`expectation = 'Q(z \\mid X)'`)."""
+        if not isinstance(self.expectation, str) or not self.expectation.strip():
+            return side
+        piece = side.piece
+        matches = list(_BARE_E.finditer(piece.text))
+        if not matches:
+            return side
+        text, offsets, last = [], [], 0
+        for m in matches:
+            text.append(piece.text[last:m.end()])
+            offsets.extend(piece.offsets[last:m.end()])
+            insert = "_{" + self.expectation + "}"
+            text.append(insert)
+            offsets.extend([piece.offsets[m.start()]] * len(insert))
+            last = m.end()
+        text.append(piece.text[last:])
+        offsets.extend(piece.offsets[last:])
+        return replace(side, piece=Piece("".join(text), tuple(offsets)))
+
+    def _claims(self) -> list[_Chain]:
+        """Relations the prose states between two formulas, declared in the header's [[claim]] tables."""
+        raw = self.header.values.get("claim", []) if self.header else []
+        if not isinstance(raw, list):
+            raise self._header_error(("claim",), "claim", "[[claim]] must be an array of tables")
+        out = []
+        for k, claim in enumerate(raw):
+            if not isinstance(claim, dict) or not isinstance(claim.get("start"), str) \
+                    or not isinstance(claim.get("step"), str):
+                raise self._header_error((), "claim", "each [[claim]] needs start = \"words\" and step = \"words\"",
+                                         'e.g. start = "Our objective is", step = "our loss function is"')
+            first = self._formula_after(claim["start"], k)
+            second = self._formula_after(claim["step"], k)
+            times = claim.get("times", "")
+            if not isinstance(times, str):
+                raise self._header_error((), "claim", "times must be LaTeX in quotes, e.g. times = '-1'")
+            start = Piece(first.body, first.offsets).strip()
+            if times.strip():
+                wrap_l, wrap_r = times.strip() + r"\left(", r"\right)"
+                at = start.offsets[0]
+                start = Piece(wrap_l + start.text + wrap_r,
+                              (at,) * len(wrap_l) + start.offsets + (start.offsets[-1],) * len(wrap_r))
+            step_piece = Piece(second.body, second.offsets).strip()
+            by = claim.get("by", "")
+            out.append(_Chain(f"line {self.source.line_col(step_piece.offsets[0])[0]}",
+                              self._with_expectation(Side(start, False)),
+                              [_Step(self._with_expectation(Side(step_piece, True)), by if isinstance(by, str) else "",
+                                     None, "")]))
+        return out
+
+    def _formula_after(self, words: str, k: int) -> Formula:
+        at = self.source.text.find(words) if words.strip() else -1
+        if at >= 0 and self.header and self.header.first_line <= self.source.line_col(at)[0] \
+                < self.header.first_line + self.header.lines:  # the header quotes the words: look after it
+            at = self.source.text.find(words, self.source.line_start(self.header.first_line + self.header.lines))
+        if at < 0:
+            raise self._header_error((), "claim", f"claim {k + 1}: the words '{show(words)}' are not in the document",
+                                     "quote the words just before the formula, as they are written")
+        end = at + len(words)
+        for formula in self._all_formulas():
+            if formula.offsets and formula.offsets[0] >= end:
+                return formula
+        raise self._header_error((), "claim", f"claim {k + 1}: no formula follows '{show(words)}'")
+
+    def _all_formulas(self) -> list[Formula]:
+        """Every formula, inline ones included (a [[claim]] may name a formula inside a sentence)."""
+        if self.source.path.lower().endswith(LATEX):
+            return self.formulas
+        from klproof.parse.markdown import inline_formulas
+
+        return inline_formulas(self.source)
+
+    def _header_error(self, table: tuple, key: str, message: str, hint: str | None = None) -> ParseError:
+        line, col = (self.header.place(*self.header.pos.key(table, key, 1)) if self.header else (1, None))
+        return ParseError(message, Span(self.source.path, line, col), hint)
+
+    def _dict(self, chains: list[_Chain]) -> dict:
+        values = {k: v for k, v in (self.header.values if self.header else {}).items() if k in TOP_KEYS}
+        values.setdefault("title", self._document_title())
+        values["chain"] = [{"title": c.title, "latex": c.start.piece.text,
+                            "step": [{"latex": s.side.piece.text, "by": s.by} for s in c.steps]} for c in chains]
+        return values
+
+    def _document_title(self) -> str:
+        for line in self.source.text.split("\n")[:200]:
+            m = re.match(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", line) or re.match(r"^\s*\\title\{([^{}]+)\}", line)
+            if m:
+                return m.group(1)[:200]
+        return self.source.path.rsplit("/", 1)[-1]
+
+    def derivation(self) -> Derivation:
+        claims = self._claims()
+        unreadable: set[int] = set()
+        errors: list[ParseError] = []
+        while True:
+            chains = self.chains(unreadable) + claims
+            if not chains:
+                if errors:
+                    raise PartlyUnreadable(errors, None)
+                raise ParseError("the document states no chain of equalities klproof can check",
+                                 Span(self.source.path, 1),
+                                 "klproof reads display math: a line '= ...' continues the expression before it, "
+                                 "and 'a = b' is checked as it stands (see 'Documents' in the README)")
+            positions = _Positions4Doc(self.source, self.header, chains)
+            try:
+                derivation = build_derivation(self.source.path, self._dict(chains), positions)
+                break
+            except ParseError as exc:
+                side = self._side_at(chains, exc)
+                if side is None or len(errors) >= MAX_UNREADABLE:
+                    if errors and side is not None:
+                        exc.message += f" (and {len(errors)} lines before it cannot be read either)"
+                    raise
+                if side in claims_sides(claims):
+                    raise
+                exc.message = re.sub(r"^cannot read the LaTeX at column \d+ ", "cannot read the LaTeX ", exc.message)
+                if "needs the distribution" in exc.message:
+                    exc.hint = (exc.hint or "") + "; or name it once for the whole document in the header: " \
+                                                  "expectation = 'Q(z \\mid X)'"
+                exc.hint = (exc.hint or "") + "; the next line starts a new chain, checked from there"
+                errors.append(exc)
+                unreadable.add(side)
+        derivation = self._mark_prose(derivation, chains)
+        if errors:
+            raise PartlyUnreadable(sorted(errors, key=lambda e: (e.span.line, e.span.col or 0)), derivation)
+        return derivation
+
+    def _side_at(self, chains: list[_Chain], exc: KlproofError) -> int | None:
+        """The first offset of the side (a chain's start or step) the error is in, if it is in one."""
+        if exc.span is None:
+            return None
+        for chain in chains:
+            for side, at in [(chain.start, None)] + [(s.side, s.by_at) for s in chain.steps]:
+                lines = {self.source.line_col(o)[0] for o in (side.piece.offsets[0], side.piece.offsets[-1])}
+                first, last = min(lines), max(lines)
+                if first <= exc.span.line <= last or (at is not None and self.source.line_col(at)[0] == exc.span.line):
+                    return side.piece.offsets[0]
+        return None
+
+    def _mark_prose(self, derivation: Derivation, chains: list[_Chain]) -> Derivation:
+        """Steps whose justification came from the text say so."""
+        quotes = [s.quote for c in chains for s in c.steps]
+        steps = iter(quotes)
+        new_chains: list[Chain] = []
+        for chain in derivation.chains:
+            new_steps = []
+            for step in chain.steps:
+                if step.is_equation and not new_steps and chain.start_is_equation:
+                    new_steps.append(step)
+                    continue
+                quote = next(steps, "")
+                if quote:
+                    step = replace(step, by_text=f"{step.by_text} (from the text: \"{quote}\")")
+                new_steps.append(step)
+            new_chains.append(replace(chain, steps=tuple(new_steps)))
+        return replace(derivation, chains=tuple(new_chains))
+
+
+def claims_sides(claims: list[_Chain]) -> set[int]:
+    return {o for c in claims for o in [c.start.piece.offsets[0]] + [s.side.piece.offsets[0] for s in c.steps]}
