@@ -24,16 +24,26 @@ if TYPE_CHECKING:
     from klproof.check.cache import VerdictCache
 
 
+def read_one(path: str, data: bytes) -> Derivation:
+    """One source: a Markdown or LaTeX document by its name, else a derivation file (TOML)."""
+    from klproof.discover import is_document
+
+    if is_document(path):
+        from klproof.parse.document import read_document
+
+        return read_document(path, data)
+    from klproof.parse.file import read_derivation
+
+    return read_derivation(path, data)
+
+
 def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | KlproofError]:
     if not sources:
         return []  # nothing to parse: do not import the parser (and SymPy) at all
-    from klproof.parse.document import is_document, read_document
-    from klproof.parse.file import read_derivation
-
     parsed: list[Derivation | KlproofError] = []
     for path, data in sources:
         try:
-            parsed.append(read_document(path, data) if is_document(path) else read_derivation(path, data))
+            parsed.append(read_one(path, data))
         except KlproofError as exc:
             parsed.append(exc)
         except RecursionError:

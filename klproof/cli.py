@@ -57,9 +57,13 @@ def _fail(message: str) -> "typer.Exit":
 def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[str]]:
     """(path, bytes) of every derivation file under `paths`, and the paths that could not be read.
 
+    A file named on the command line is always read; in a folder, *.toml files are, and Markdown and
+    LaTeX documents only when they have a klproof header (so a folder's README is not an error).
+
     Files are read by `read_source`: regular files only (a FIFO would block, a device
     never end), and never more than the size limit.
     """
+    from klproof.discover import DOCUMENT_SUFFIXES, looks_like_document
     from klproof.errors import KlproofError
     from klproof.parse.source import read_source
 
@@ -67,20 +71,30 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[str]
     problems: list[str] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file() and not p.name.startswith("."))
-            if not found:
-                problems.append(f"{path}: no derivation files (*{SUFFIX}) in this folder")
-            candidates = found
-        elif path.exists() or path.is_symlink():
-            candidates = [path]
-        else:
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in (SUFFIX, *DOCUMENT_SUFFIXES)
+                           and p.is_file() and not p.name.startswith("."))
+            before = len(sources)
+            for file in found:
+                try:
+                    data = read_source(str(file))
+                except KlproofError as exc:
+                    if file.suffix == SUFFIX:
+                        problems.append(exc.render())
+                    continue
+                # in a folder, a Markdown or LaTeX file is checked only if it has a klproof header
+                if file.suffix == SUFFIX or looks_like_document(str(file), data):
+                    sources.append((str(file), data))
+            if len(sources) == before and not any(p.suffix == SUFFIX for p in found):
+                problems.append(f"{path}: no derivation files (*{SUFFIX}, or documents with a klproof header) "
+                                "in this folder")
+            continue
+        if not (path.exists() or path.is_symlink()):
             problems.append(f"{path}: no such file or folder")
             continue
-        for file in candidates:
-            try:
-                sources.append((str(file), read_source(str(file))))
-            except KlproofError as exc:
-                problems.append(exc.render())
+        try:
+            sources.append((str(path), read_source(str(path))))
+        except KlproofError as exc:
+            problems.append(exc.render())
     return sources, problems
 
 
@@ -223,13 +237,15 @@ def explain(
     from klproof.check.decide import Options
     from klproof.check.runner import Overrun, call_bounded
     from klproof.errors import KlproofError, Span
-    from klproof.parse.file import read_derivation
+    from klproof.api import read_one
     from klproof.parse.source import read_source
 
     try:
-        derivation = read_derivation(str(path), read_source(str(path)))
+        derivation = read_one(str(path), read_source(str(path)))
     except KlproofError as exc:
-        raise _fail(exc.at(Span(str(path), 1)).render()) from None
+        derivation = getattr(exc, "derivation", None)  # a document some of whose lines cannot be read
+        if derivation is None:
+            raise _fail(exc.at(Span(str(path), 1)).render()) from None
     step = _find_step(derivation, line)
     if step is None:
         lines = ", ".join(str(s.span.line) for s in derivation.steps) or "none"
@@ -277,9 +293,9 @@ def check(
 
     sources, problems = collect_files(paths)
     if derivations_only:
-        from klproof.discover import looks_like_derivation
+        from klproof.discover import looks_checkable
 
-        sources = [(path, data) for path, data in sources if looks_like_derivation(data)]
+        sources = [(path, data) for path, data in sources if looks_checkable(path, data)]
     for problem in problems:
         _console(stderr=True).print(f"error: {problem}", style="red", markup=False)
     options = Options(timeout=timeout, numeric=numeric, cross_check=cross_check, seed=seed)

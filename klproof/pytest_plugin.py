@@ -3,7 +3,9 @@
 Registered through the `pytest11` entry point `klproof`, so it is active
 wherever klproof is installed (`-p no:klproof` turns it off). It collects
 `*.toml` files that are derivations (they have a `[[chain]]` table; other TOML
-files such as pyproject.toml are left alone) and yields one item per step. The
+files such as pyproject.toml are left alone) and Markdown and LaTeX documents
+with a klproof header, and yields one item per step (and one per unreadable
+line of a document). The
 steps of a file are checked together, in worker processes with klproof's time
 and memory limits and through the verdict cache, when the first of its selected
 items runs. A step that does not hold fails with klproof's own explanation, at
@@ -19,20 +21,22 @@ from pathlib import Path
 
 import pytest
 
-from klproof.discover import SNIFF_BYTES
+from klproof.discover import SNIFF_BYTES, is_document, looks_like_document
 from klproof.discover import looks_like_derivation as _has_chain
 
 
 def looks_like_derivation(path: Path) -> bool:
-    """A .toml file with a [[chain]] table (read only its beginning; never pyproject.toml)."""
-    if path.suffix != ".toml" or path.name == "pyproject.toml" or not path.is_file():
+    """A .toml file with a [[chain]] table, or a Markdown or LaTeX document with a klproof header
+    (read only its beginning; never pyproject.toml)."""
+    document = is_document(str(path))
+    if (path.suffix != ".toml" and not document) or path.name == "pyproject.toml" or not path.is_file():
         return False  # not a regular file (a FIFO would block collection)
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
     except OSError:
         return False
-    return _has_chain(head)
+    return looks_like_document(str(path), head) if document else _has_chain(head)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -86,9 +90,15 @@ class DerivationFile(pytest.File):
             return
         (parsed,) = parse_sources([(shown, data)])
         if isinstance(parsed, KlproofError):
-            yield UnreadableItem.from_parent(self, name="parse", error=parsed.at(Span(shown, 1)).render(),
-                                             line=parsed.span.line if parsed.span else 1)
-            return
+            partial = getattr(parsed, "derivation", None)  # a document some of whose lines cannot be read
+            for error in getattr(parsed, "errors", ()) if partial is not None else ():
+                yield UnreadableItem.from_parent(self, name=f"line {error.span.line}:{error.span.col or 1}", error=error.render(),
+                                                 line=error.span.line)
+            if partial is None:
+                yield UnreadableItem.from_parent(self, name="parse", error=parsed.at(Span(shown, 1)).render(),
+                                                 line=parsed.span.line if parsed.span else 1)
+                return
+            parsed = partial
         for step in parsed.steps:
             yield StepItem.from_parent(self, name=f"step {step.number} (line {step.span.line})", step=step)
 

@@ -31,9 +31,7 @@ from klproof.parse.file import TOP_KEYS, _Positions, _scan, build_derivation
 from klproof.parse.formulas import Formula, Piece, Side, Source, formula_rows, row_sides
 from klproof.parse.source import MAX_FILE_BYTES
 
-MARKDOWN = (".md", ".markdown")
 LATEX = (".tex",)
-SUFFIXES = MARKDOWN + LATEX
 HEADER_KEYS = (TOP_KEYS - {"chain"}) | {"expectation", "claim"}
 MAX_UNREADABLE = 25  # lines that cannot be read before the document is given up as a whole
 MAX_HEADER_CHARS = 100_000
@@ -54,18 +52,6 @@ class PartlyUnreadable(ParseError):
 
     def render(self) -> str:
         return "\n".join(e.render() for e in self.errors)
-
-
-def is_document(path: str) -> bool:
-    return str(path).lower().endswith(SUFFIXES)
-
-
-def has_header(path: str, data: bytes) -> bool:
-    """Whether a document declares itself a klproof derivation (how folders, pytest and pre-commit find them)."""
-    head = data[:MAX_FILE_BYTES]
-    if str(path).lower().endswith(LATEX):
-        return re.search(rb"^%[ \t]*klproof[ \t]*\r?$", head, re.MULTILINE) is not None
-    return head.startswith(b"+++") or re.search(rb"^<!--[ \t]*klproof[ \t]*\r?$", head, re.MULTILINE) is not None
 
 
 @dataclass

@@ -136,7 +136,7 @@ def formula_rows(formula: Formula) -> list[tuple[Piece, str, int | None]]:
     rows: list[tuple[Piece, str, int | None]] = []
     start = 0
     for cut in _row_breaks(text) + [len(text)]:
-        row = Piece(text[start:cut], piece.offsets[start:cut])
+        row = _without_full_stop(Piece(text[start:cut], piece.offsets[start:cut]))
         # a '% by:' belongs to the row whose text its line ends, or to the next row if it stands alone
         mine = [c for c in comments if start <= c[0] < cut + 2 or (c[0] >= cut and _alone_after(text, cut, c[0]))]
         by = next(((b, o) for p, b, o in mine), ("", None))
@@ -147,6 +147,14 @@ def formula_rows(formula: Formula) -> list[tuple[Piece, str, int | None]]:
             comments.insert(0, mine[0])
         start = cut + 2
     return rows
+
+
+def _without_full_stop(row: Piece) -> Piece:
+    """A row without the sentence's punctuation that papers put at the end of a display ('... = 0.')."""
+    body = row.text.rstrip()
+    if body and body[-1] in ".,;" and not body.endswith("\\" + body[-1]):
+        return row.blank(len(body) - 1, len(body))
+    return row
 
 
 def _alone_after(text: str, cut: int, at: int) -> bool:
