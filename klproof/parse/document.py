@@ -28,7 +28,7 @@ from klproof.catalog import resolve
 from klproof.errors import KlproofError, ParseError, Span, show
 from klproof.model import Chain, Derivation
 from klproof.parse.file import TOP_KEYS, _Positions, _scan, build_derivation
-from klproof.parse.formulas import Formula, Piece, Side, Source, formula_rows, row_sides
+from klproof.parse.formulas import Formula, Piece, Side, Source, Unbalanced, formula_rows, row_sides
 from klproof.parse.source import MAX_FILE_BYTES
 
 LATEX = (".tex",)
@@ -150,7 +150,8 @@ def _header(source: Source, toml_text: str, first_line: int, shift: int) -> _Hea
     header = _Header(values, _scan(toml_text), first_line, shift, toml_text.count("\n") + 1)
     for key in values:
         if key not in HEADER_KEYS:
-            line, col = header.place(*header.pos.key((), key))
+            at = header.pos.key((), key) if key != "chain" or not header.pos.chains else (header.pos.chains[0], None)
+            line, col = header.place(*at)
             hint = ("a document's chains are its own display math; the header only declares"
                     if key == "chain" else "allowed: " + ", ".join(sorted(HEADER_KEYS)))
             raise ParseError(f"unknown key '{show(key)}' in the header", Span(source.path, line, col), hint)
@@ -241,15 +242,25 @@ class _Assembly:
         self.source, self.header, self.formulas = source, header, formulas
         values = header.values if header else {}
         self.expectation = values.get("expectation")
+        self._cached: list[tuple[Formula, list[Side]]] | None = None
+        self.broken: list[ParseError] = []  # formulas that do not balance
 
     def _sides(self) -> list[tuple[Formula, list[Side]]]:
-        out = []
-        for formula in self.formulas:
-            sides: list[Side] = []
-            for row, by, at in formula_rows(formula):
-                sides.extend(row_sides(row, by, at))
-            out.append((formula, sides))
-        return out
+        """Each formula's sides; a formula whose braces or environments do not match is an error and a break."""
+        if self._cached is None:
+            self._cached, self.broken = [], []
+            for formula in self.formulas:
+                sides: list[Side] = []
+                try:
+                    for row, by, at in formula_rows(formula):
+                        sides.extend(row_sides(row, by, at))
+                except Unbalanced as exc:
+                    self.broken.append(ParseError(exc.message, Span(self.source.path, *self.source.line_col(exc.offset)),
+                                                  exc.hint))
+                    formula = replace(formula, breaks_chain=True)
+                    sides = []
+                self._cached.append((formula, sides))
+        return self._cached
 
     def chains(self, unreadable: set[int]) -> list[_Chain]:
         """Chains of the document; sides whose first offset is in `unreadable` are left out, and cut the chain."""
@@ -330,7 +341,7 @@ class _Assembly:
                               (at,) * len(wrap_l) + start.offsets + (start.offsets[-1],) * len(wrap_r))
             step_piece = Piece(second.body, second.offsets).strip()
             by = claim.get("by", "")
-            out.append(_Chain(f"line {self.source.line_col(step_piece.offsets[0])[0]}",
+            out.append(_Chain(f"line {self.source.line_col(start.offsets[0])[0]}",
                               self._with_expectation(Side(start, False)),
                               [_Step(self._with_expectation(Side(step_piece, True)), by if isinstance(by, str) else "",
                                      None, "")]))
@@ -381,8 +392,9 @@ class _Assembly:
         unreadable: set[int] = set()
         errors: list[ParseError] = []
         while True:
-            chains = self.chains(unreadable) + claims
+            chains = sorted(self.chains(unreadable) + claims, key=lambda c: c.start.piece.offsets[0])
             if not chains:
+                errors += self.broken
                 if errors:
                     raise PartlyUnreadable(errors, None)
                 raise ParseError("the document states no chain of equalities klproof can check",
@@ -409,6 +421,7 @@ class _Assembly:
                 errors.append(exc)
                 unreadable.add(side)
         derivation = self._mark_prose(derivation, chains)
+        errors += self.broken
         if errors:
             raise PartlyUnreadable(sorted(errors, key=lambda e: (e.span.line, e.span.col or 0)), derivation)
         return derivation

@@ -109,9 +109,21 @@ class Side:
 def formula_rows(formula: Formula) -> list[tuple[Piece, str, int | None]]:
     """(row, '% by:' justification, its offset) for each row of the formula: environments and comments removed."""
     piece = Piece(formula.body, formula.offsets)
+    opened: list[re.Match] = []
     for m in list(_ENV.finditer(piece.text)):
         if m.group(2) in LAYOUT_ENVIRONMENTS:
+            if m.group(1) == "begin":
+                opened.append(m)
+            elif not opened or opened[-1].group(2) != m.group(2):
+                raise Unbalanced(formula.offsets[m.start()], f"\\end{{{m.group(2)}}} closes an environment this "
+                                 "formula did not open", "match every \\begin{...} with its \\end{...}")
+            else:
+                opened.pop()
             piece = piece.blank(m.start(), m.end())
+    if opened:
+        m = opened[-1]
+        raise Unbalanced(formula.offsets[m.start()], f"\\begin{{{m.group(2)}}} is not closed in this formula",
+                         f"end it with \\end{{{m.group(2)}}} before the formula ends")
     comments: list[tuple[int, str, int]] = []  # (position in the text, justification, its offset)
     chars = list(piece.text)
     i = 0
@@ -133,6 +145,7 @@ def formula_rows(formula: Formula) -> list[tuple[Piece, str, int | None]]:
         i += 1
     piece = Piece("".join(chars), piece.offsets)
     text = piece.text
+    _check_braces(piece)
     rows: list[tuple[Piece, str, int | None]] = []
     start = 0
     for cut in _row_breaks(text) + [len(text)]:
@@ -147,6 +160,34 @@ def formula_rows(formula: Formula) -> list[tuple[Piece, str, int | None]]:
             comments.insert(0, mine[0])
         start = cut + 2
     return rows
+
+
+class Unbalanced(Exception):
+    """A formula whose braces or environments do not match: where, what, what to do."""
+
+    def __init__(self, offset: int, message: str, hint: str):
+        super().__init__(message)
+        self.offset, self.message, self.hint = offset, message, hint
+
+
+def _check_braces(piece: Piece) -> None:
+    stack: list[int] = []
+    text, i = piece.text, 0
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "{":
+            stack.append(i)
+        elif text[i] == "}":
+            if not stack:
+                raise Unbalanced(piece.offsets[i], "a '}' closes a brace that was never opened",
+                                 "remove it or add the '{' it closes")
+            stack.pop()
+        i += 1
+    if stack:
+        raise Unbalanced(piece.offsets[stack[-1]], "a '{' opened here is not closed in this formula",
+                         "close it with '}' before the formula ends")
 
 
 def _without_full_stop(row: Piece) -> Piece:
