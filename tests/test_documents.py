@@ -266,7 +266,7 @@ def test_the_seed_documents_are_the_sources_with_only_a_header_added():
 
 
 def _normalise(text: str) -> str:
-    text = re.sub(r"\b\d+(\.\d+)? (ms|s)\b", "<t>", text)
+    text = re.sub(r" *\b\d+(\.\d+)? (ms|s)\b", " <t>", text)  # timings, and the width of their column
     return re.sub(r" +\n", "\n", text)
 
 
@@ -307,7 +307,8 @@ def test_github_annotations_point_at_the_document_lines(tmp_path):
     (tmp_path / "notes.md").write_text(HEADER + "$$ (x+y)^2 = x^2 + y^2 $$\n\n$$ \\foo $$\n\n$$ = 1 $$\n")
     result = run_cli("check", "--no-cache", "--format", "github", "notes.md", cwd=tmp_path)
     assert result.returncode == 2
-    assert f"::error file=notes.md,line={H + 1}" in result.stdout  # the refuted step
+    assert f"::error file=notes.md,line={H + 1},col=14,title=klproof%3A step 1 refuted" in result.stdout
+    assert f"::error file=notes.md,line={H + 3},col=4,title=klproof%3A cannot read" in result.stdout  # its own line
     assert "Traceback" not in result.stderr
 
 
