@@ -118,6 +118,22 @@ def test_inline_math_is_a_step_only_where_it_is_the_paragraph_statement():
     assert steps == [(H + 3, 4, "x^2 + 2xy + y^2", 'algebra (from the text: "by algebra")')]
 
 
+@pytest.mark.parametrize("line, checked", [
+    ("z = x + y", False), ("\\epsilon = \\frac{z - x}{y}", False), ("\\mu_1 = x", False), ("\\bold z = x", False),
+    ("x - x = 0", True), ("x^2 = x x", True), ("(x) = x", True),
+])
+def test_a_name_given_to_an_expression_is_a_definition_not_a_claim(line, checked):
+    steps, errors = steps_of(HEADER + f"$$ {line} $$\n\n$$ y - y = 0 $$\n")
+    assert errors == [] and len(steps) == 1 + checked
+
+
+def test_an_unknown_justification_is_that_lines_error():
+    text = HEADER + "$$\n\\begin{aligned}\n(x+y)^2 &= (x+y)(x+y) \\\\ % by: Jensen\n&= x^2 + 2xy + y^2\n\\end{aligned}\n$$\n"
+    steps, errors = steps_of(text)
+    assert [e[:2] for e in errors] == [(H + 3, 26)] and "unknown justification 'Jensen'" in errors[0][2]
+    assert steps == []  # the line after it starts a chain of its own, with nothing to compare yet
+
+
 @pytest.mark.parametrize("sentence, rule", [
     ("using Bayes Theorem equivalent for P", "Bayes Theorem"),
     ("Then, by linearity of expectation,", "linearity of expectation"),
@@ -157,10 +173,22 @@ def test_broken_math_reports_its_line_and_other_blocks_are_checked():
 
 
 def test_too_many_unreadable_lines_give_up_the_document():
-    text = HEADER + "".join(f"$$ \\foo = {k} $$\n\n" for k in range(MAX_UNREADABLE + 2))
-    with pytest.raises(ParseError) as caught:
+    text = HEADER + "".join(f"$$ x + {k} = \\foo $$\n\n" for k in range(MAX_UNREADABLE + 2))
+    with pytest.raises(PartlyUnreadable) as caught:
         read(text)
-    assert not isinstance(caught.value, PartlyUnreadable) or len(caught.value.errors) <= MAX_UNREADABLE + 1
+    assert caught.value.derivation is None and len(caught.value.errors) == MAX_UNREADABLE + 1
+    assert [e.span.line for e in caught.value.errors] == [H + 1 + 2 * k for k in range(MAX_UNREADABLE + 1)]
+    assert "too many lines" in caught.value.errors[-1].message
+
+
+def test_a_large_document_gives_up_sooner_so_that_reading_stays_bounded():
+    body = "$$ (x+y)^2 $$\n\n" + "$$ = (x+y)^2 $$\n\n" * 1_000 + "".join(f"$$ = x + {k} + \\foo $$\n\n" for k in range(20))
+    started = time.perf_counter()
+    with pytest.raises(PartlyUnreadable) as caught:
+        read(HEADER + body)
+    assert 1 < len(caught.value.errors) < 20 and caught.value.derivation is None
+    assert all(e.span.line > 2_000 and "foo" in e.message for e in caught.value.errors[:-1])
+    assert time.perf_counter() - started < 60
 
 
 @pytest.mark.parametrize("text, line, col, words", [
@@ -313,13 +341,20 @@ def test_github_annotations_point_at_the_document_lines(tmp_path):
 
 
 def test_the_pytest_plugin_collects_documents(tmp_path):
-    (tmp_path / "notes.md").write_text(HEADER + "$$ (x+y)^2 = x^2 + 2xy + y^2 $$\n\n$$ \\foo = 1 $$\n")
+    (tmp_path / "notes.md").write_text(HEADER + "$$ (x+y)^2 = x^2 + 2xy + y^2 $$\n\n$$ x + 1 = \\foo $$\n")
     (tmp_path / "README.md").write_text("# not a derivation\n")
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "klproof", "--klproof-no-cache", ".", "-rA"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert "1 passed" in result.stdout and "1 failed" in result.stdout, result.stdout[-2000:]
-    assert f"line {H + 3}:4" in result.stdout
+    assert f"line {H + 3}:12" in result.stdout
 
 
 def test_pre_commit_manifest_has_a_documents_hook():
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: klproof-documents" in text and "types_or: [markdown, tex]" in text
+
+
+def test_a_document_over_the_chain_limit_is_one_error_not_a_line_error():
+    text = HEADER + "$$ (x+y)^2 = x^2 + 2xy + y^2 $$\n\n" * 501
+    with pytest.raises(ParseError) as caught:
+        read(text)
+    assert not isinstance(caught.value, PartlyUnreadable) and "the limit is 500" in caught.value.message

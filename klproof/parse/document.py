@@ -34,10 +34,14 @@ from klproof.parse.source import MAX_FILE_BYTES
 LATEX = (".tex",)
 HEADER_KEYS = (TOP_KEYS - {"chain"}) | {"expectation", "claim"}
 MAX_UNREADABLE = 25  # lines that cannot be read before the document is given up as a whole
+REBUILD_BUDGET = 5_000  # each unreadable line costs reading the document again: at most this many sides in all
 MAX_HEADER_CHARS = 100_000
 _TRIGGER = re.compile(r"\b(?:using|by|from|via|applying|apply|with|use)\s+(?:the\s+|a\s+|an\s+)?", re.IGNORECASE)
 _BARE_E = re.compile(r"(?<![\\A-Za-z])(?:\\mathbb\s*\{\s*E\s*\}|\\mathrm\s*\{?\s*E\s*\}?|\\operatorname\s*\{\s*E\s*\}|E)"
                      r"(?=\s*(?:\\left|\\big|\\Big|\\bigg|\\Bigg)?\s*\[)")
+# 'z = \mu + \sigma\epsilon': a definition (a name given to an expression), not an identity to check
+_BARE_NAME = re.compile(r"^(?:\\?[A-Za-z]+|\\(?:mathrm|mathbf|bm|bold|boldsymbol)\s*\{?\s*\\?[A-Za-z]+\s*\}?)"
+                        r"(?:_(?:\{[^{}]*\}|\\?[A-Za-z0-9]))?\s*$")
 _HTML_HEADER = re.compile(r"^<!--[ \t]*klproof[ \t]*$", re.MULTILINE)
 _TEX_HEADER = re.compile(r"^%[ \t]*klproof[ \t]*$", re.MULTILINE)
 
@@ -291,7 +295,14 @@ class _Assembly:
                     current = _Chain(self._title(formula), side, [])
                     chains.append(current)
                 pending = False
-        return [c for c in chains if c.steps]
+        return [c for c in chains if c.steps and not self._definition(c)]
+
+    def _definition(self, chain: _Chain) -> bool:
+        """'z = \\mu + \\sigma\\epsilon' on one line gives a name to an expression: not an identity to check."""
+        if not _BARE_NAME.match(chain.start.piece.text):
+            return False
+        line = self.source.line_col(chain.start.piece.offsets[-1])[0]
+        return self.source.line_col(chain.steps[0].side.piece.offsets[0])[0] == line
 
     def _title(self, formula: Formula) -> str:
         line = self.source.line_col(formula.offsets[0])[0] if formula.offsets else 1
@@ -393,7 +404,9 @@ class _Assembly:
         errors: list[ParseError] = []
         while True:
             chains = sorted(self.chains(unreadable) + claims, key=lambda c: c.start.piece.offsets[0])
-            if not chains:
+            if not chains:  # the header is still checked: its errors come first
+                probe = _Chain("", Side(Piece("0", (0,)), False), [_Step(Side(Piece("0", (0,)), True))])
+                build_derivation(self.source.path, self._dict([probe]), _Positions4Doc(self.source, self.header, [probe]))
                 errors += self.broken
                 if errors:
                     raise PartlyUnreadable(errors, None)
@@ -407,12 +420,12 @@ class _Assembly:
                 break
             except ParseError as exc:
                 side = self._side_at(chains, exc)
-                if side is None or len(errors) >= MAX_UNREADABLE:
-                    if errors and side is not None:
-                        exc.message += f" (and {len(errors)} lines before it cannot be read either)"
+                read = len(chains) + sum(len(c.steps) for c in chains)  # sides read by one build
+                if side is None or side in claims_sides(claims):
                     raise
-                if side in claims_sides(claims):
-                    raise
+                if len(errors) >= min(MAX_UNREADABLE, max(1, REBUILD_BUDGET // read)):
+                    exc.message += "; too many lines cannot be read: the document is not checked"
+                    raise PartlyUnreadable(errors + [exc], None) from None
                 exc.message = re.sub(r"^cannot read the LaTeX at column \d+ ", "cannot read the LaTeX ", exc.message)
                 if "needs the distribution" in exc.message:
                     exc.hint = (exc.hint or "") + "; or name it once for the whole document in the header: " \
@@ -427,15 +440,21 @@ class _Assembly:
         return derivation
 
     def _side_at(self, chains: list[_Chain], exc: KlproofError) -> int | None:
-        """The first offset of the side (a chain's start or step) the error is in, if it is in one."""
-        if exc.span is None:
+        """The first offset of the side (a chain's start or step) the error is in, if it is in one:
+        the side whose justification or text holds the error's character, else the first on its line."""
+        if exc.span is None or exc.span.col is None:  # a limit of the whole file (chains, steps), not a line's
             return None
-        for chain in chains:
-            for side, at in [(chain.start, None)] + [(s.side, s.by_at) for s in chain.steps]:
-                lines = {self.source.line_col(o)[0] for o in (side.piece.offsets[0], side.piece.offsets[-1])}
-                first, last = min(lines), max(lines)
-                if first <= exc.span.line <= last or (at is not None and self.source.line_col(at)[0] == exc.span.line):
-                    return side.piece.offsets[0]
+        line, col = exc.span.line, exc.span.col
+        at = self.source.line_start(line) + (col - 1 if col else 0)
+        sides = [(chain.start, None) for chain in chains] + [(s.side, s.by_at) for c in chains for s in c.steps]
+        for side, by_at in sides:
+            if col and (by_at == at or side.piece.offsets[0] <= at <= side.piece.offsets[-1]):
+                return side.piece.offsets[0]
+        for side, by_at in sorted(sides, key=lambda s: s[0].piece.offsets[0]):
+            first = self.source.line_col(side.piece.offsets[0])[0]
+            last = self.source.line_col(side.piece.offsets[-1])[0]
+            if first <= line <= last or (by_at is not None and self.source.line_col(by_at)[0] == line):
+                return side.piece.offsets[0]
         return None
 
     def _mark_prose(self, derivation: Derivation, chains: list[_Chain]) -> Derivation:
