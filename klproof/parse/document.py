@@ -305,8 +305,9 @@ class _Assembly:
         return self.source.line_col(chain.steps[0].side.piece.offsets[0])[0] == line
 
     def _title(self, formula: Formula) -> str:
+        """The section's title and the line where the chain starts: 'KLD 계산하기 (line 80)'."""
         line = self.source.line_col(formula.offsets[0])[0] if formula.offsets else 1
-        return f"line {line}"
+        return f"{formula.heading} (line {line})" if formula.heading else f"line {line}"
 
     def _with_expectation(self, side: Side) -> Side:
         """An unadorned E[...] is over the density the header names (`expectation = 'Q(z \\mid X)'`)."""
@@ -352,7 +353,7 @@ class _Assembly:
                               (at,) * len(wrap_l) + start.offsets + (start.offsets[-1],) * len(wrap_r))
             step_piece = Piece(second.body, second.offsets).strip()
             by = claim.get("by", "")
-            out.append(_Chain(f"line {self.source.line_col(start.offsets[0])[0]}",
+            out.append(_Chain(self._title(first),
                               self._with_expectation(Side(start, False)),
                               [_Step(self._with_expectation(Side(step_piece, True)), by if isinstance(by, str) else "",
                                      None, "")]))
@@ -367,9 +368,10 @@ class _Assembly:
             raise self._header_error((), "claim", f"claim {k + 1}: the words '{show(words)}' are not in the document",
                                      "quote the words just before the formula, as they are written")
         end = at + len(words)
+        display = {f.offsets[0]: f for f in self.formulas if f.offsets}  # these know their section
         for formula in self._all_formulas():
             if formula.offsets and formula.offsets[0] >= end:
-                return formula
+                return display.get(formula.offsets[0], formula)
         raise self._header_error((), "claim", f"claim {k + 1}: no formula follows '{show(words)}'")
 
     def _all_formulas(self) -> list[Formula]:

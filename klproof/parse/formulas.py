@@ -76,6 +76,7 @@ class Formula:
     prose_before: str  # the text between the previous formula (or chain break) and this one
     breaks_chain: bool  # a heading, code block or other non-prose block came since the previous formula
     prose_after: str = ""  # for a formula that is its paragraph's statement: the clause after it
+    heading: str = ""  # the title of the section it is in
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,13 @@ def markdown_formulas(source: Source, skip_lines: int = 0) -> list[Formula]:
     formulas: list[Formula] = []
     prose: list[str] = []
     broken = False
+    heading, in_heading = "", False
     for token in tokens:
         if token.type in _BREAKS:
             broken, prose = True, []
+            in_heading = token.type == "heading_open"
+        elif token.type == "inline" and in_heading:
+            heading, in_heading = " ".join(token.content.split())[:200].rstrip(":"), False
         elif token.type == "html_block" and token.content.lstrip().startswith("<!--"):
             if "-->" not in token.content:
                 line = token.map[0] + 1
@@ -48,7 +52,7 @@ def markdown_formulas(source: Source, skip_lines: int = 0) -> list[Formula]:
                                  "close it with -->")
         elif token.type in ("math_block", "math_block_label", "amsmath"):
             offsets = source.match(token.content, token.map[0], token.map[1])
-            formulas.append(Formula(token.content, offsets, " ".join(prose).strip(), broken, ""))
+            formulas.append(Formula(token.content, offsets, " ".join(prose).strip(), broken, "", heading))
             prose, broken = [], False
         elif token.type == "inline":
             children = token.children or []
@@ -61,7 +65,7 @@ def markdown_formulas(source: Source, skip_lines: int = 0) -> list[Formula]:
                     c = children[math[0]]
                     offsets = source.match("$" + c.content, token.map[0], token.map[1])[1:]
                     formulas.append(Formula(c.content, offsets, " ".join(prose).strip(), broken,
-                                            rest.strip(" ,;:.")))
+                                            rest.strip(" ,;:."), heading))
                     prose, broken = [], False
                     continue
             prose.append("".join(c.content if c.type == "text" else "" for c in children))

@@ -79,10 +79,14 @@ def _walk(source: Source, nodes, out: list[Formula], state: dict) -> None:
                 _walk(source, node.nodelist, out, state)
         elif isinstance(node, LatexMacroNode) and node.macroname in SECTIONS:
             state["prose"], state["broken"] = [], True
+            title = node.nodeargd.argnlist[-1] if node.nodeargd and node.nodeargd.argnlist else None
+            if title is not None:
+                state["heading"] = " ".join(source.text[title.pos + 1:title.pos + title.len - 1].split())[:200]
         elif isinstance(node, LatexGroupNode):
             _walk(source, node.nodelist, out, state)
 
 
 def _formula(source: Source, lo: int, hi: int, out: list[Formula], state: dict) -> None:
-    out.append(Formula(source.text[lo:hi], tuple(range(lo, hi)), " ".join(state["prose"]).strip(), state["broken"]))
+    out.append(Formula(source.text[lo:hi], tuple(range(lo, hi)), " ".join(state["prose"]).strip(), state["broken"],
+                       "", state.get("heading", "")))
     state["prose"], state["broken"] = [], False
