@@ -27,13 +27,20 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark").use(dollarmath_plugin, double_inline=True).use(amsmath_plugin)
 
 
+def _block_parser() -> MarkdownIt:
+    """Blocks only: most of markdown-it's time goes to inline markup, which only a paragraph that starts
+    with math needs (its statement may be that math); prose is read as written."""
+    return _parser().disable("inline")
+
+
 def markdown_formulas(source: Source, skip_lines: int = 0) -> list[Formula]:
     """The display formulas of the Markdown text, in order (lines before `skip_lines` are a header)."""
     text = source.text
     if skip_lines:  # the header's lines become blank, so that line numbers stay those of the file
         cut = source.line_start(skip_lines + 1)
         text = "\n" * skip_lines + text[cut:]
-    tokens = _parser().parse(text)
+    tokens = _block_parser().parse(text)
+    inline = _parser()
     formulas: list[Formula] = []
     prose: list[str] = []
     broken = False
@@ -55,7 +62,10 @@ def markdown_formulas(source: Source, skip_lines: int = 0) -> list[Formula]:
             formulas.append(Formula(token.content, offsets, " ".join(prose).strip(), broken, "", heading))
             prose, broken = [], False
         elif token.type == "inline":
-            children = token.children or []
+            if not token.content.lstrip().startswith("$"):
+                prose.append(token.content)
+                continue
+            children = inline.parseInline(token.content)[0].children or []
             math = [i for i, c in enumerate(children) if c.type in ("math_inline", "math_inline_double")]
             first_text = next((i for i, c in enumerate(children) if c.type != "softbreak"
                                and not (c.type == "text" and not c.content.strip())), None)
