@@ -161,8 +161,7 @@ def test_an_unreadable_line_is_its_own_error_and_the_rest_is_still_read():
     text = HEADER + "$$\n\\begin{aligned}\n(x+y)^2 &= \\foo{x} \\\\\n&= (x+y)(x+y) \\\\\n&= x^2 + 2xy + y^2\n" \
         "\\end{aligned}\n$$\n"
     steps, errors = steps_of(text)
-    assert errors == [(H + 3, 12, "cannot read the LaTeX ('\\foo{x} \\\\'): unknown command \\foo; near: (x+y)^2 &= \\foo{x} \\\\")] \
-        or (errors[0][:2] == (H + 3, 12) and "\\foo" in errors[0][2])
+    assert len(errors) == 1 and errors[0][:2] == (H + 3, 12) and "unknown command \\foo" in errors[0][2]
     assert [(s[0], s[2]) for s in steps] == [(H + 5, "x^2 + 2xy + y^2")]  # checked from the line after
 
 
@@ -343,7 +342,8 @@ def test_github_annotations_point_at_the_document_lines(tmp_path):
 def test_the_pytest_plugin_collects_documents(tmp_path):
     (tmp_path / "notes.md").write_text(HEADER + "$$ (x+y)^2 = x^2 + 2xy + y^2 $$\n\n$$ x + 1 = \\foo $$\n")
     (tmp_path / "README.md").write_text("# not a derivation\n")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "klproof", "--klproof-no-cache", ".", "-rA"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "klproof", "--klproof-no-cache", ".", "-rA"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert "1 passed" in result.stdout and "1 failed" in result.stdout, result.stdout[-2000:]
     assert f"line {H + 3}:12" in result.stdout
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 from klproof.catalog import resolve
 from klproof.errors import KlproofError, ParseError, Span, show
-from klproof.model import Chain, Derivation
+from klproof.model import Chain, Derivation, Step
 from klproof.parse.file import TOP_KEYS, _Positions, _scan, build_derivation
 from klproof.parse.formulas import Formula, Piece, Side, Source, Unbalanced, formula_rows, row_sides
 from klproof.parse.source import MAX_FILE_BYTES
@@ -317,7 +317,9 @@ class _Assembly:
         matches = list(_BARE_E.finditer(piece.text))
         if not matches:
             return side
-        text, offsets, last = [], [], 0
+        text: list[str] = []
+        offsets: list[int] = []
+        last = 0
         for m in matches:
             text.append(piece.text[last:m.end()])
             offsets.extend(piece.offsets[last:m.end()])
@@ -438,7 +440,8 @@ class _Assembly:
         derivation = self._mark_prose(derivation, chains)
         errors += self.broken
         if errors:
-            raise PartlyUnreadable(sorted(errors, key=lambda e: (e.span.line, e.span.col or 0)), derivation)
+            raise PartlyUnreadable(sorted(errors, key=lambda e: (e.span.line, e.span.col or 0) if e.span else (0, 0)),
+                                   derivation)
         return derivation
 
     def _side_at(self, chains: list[_Chain], exc: KlproofError) -> int | None:
@@ -465,7 +468,7 @@ class _Assembly:
         steps = iter(quotes)
         new_chains: list[Chain] = []
         for chain in derivation.chains:
-            new_steps = []
+            new_steps: list[Step] = []
             for step in chain.steps:
                 if step.is_equation and not new_steps and chain.start_is_equation:
                     new_steps.append(step)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 LAYOUT_ENVIRONMENTS = {"align", "align*", "aligned", "gather", "gather*", "gathered", "equation", "equation*",
                        "split", "alignat", "alignat*", "alignedat", "flalign", "flalign*", "multline", "multline*"}
 _ENV = re.compile(r"\\(begin|end)\s*\{([A-Za-z*]+)\}(\{\d+\})?")
-_OVERSET = re.compile(r"\\(?:overset|stackrel)\s*\{\s*(?:\\(?:text|mathrm|textrm)\s*\{([^{}]*)\}|([^{}]*))\s*\}\s*\{\s*=\s*\}")
+_OVERSET = re.compile(r"\\(?:overset|stackrel)\s*\{\s*(?:\\(?:text|mathrm|textrm)\s*\{([^{}]*)\}|([^{}]*))\s*\}"
+                      r"\s*\{\s*=\s*\}")
 _LEAD = re.compile(r"^(\s*)(\\therefore|\\because|\\Rightarrow|\\implies)")
 _BOXED = re.compile(r"\\boxed\s*\{")
 _BY = re.compile(r"^\s*by\s*:\s*(.*?)\s*$", re.IGNORECASE)
@@ -84,14 +85,14 @@ class Piece:
     text: str
     offsets: tuple[int, ...]
 
-    def strip(self) -> "Piece":
+    def strip(self) -> Piece:
         body = self.text.strip()
         if not body:
             return Piece("", ())
         lo = len(self.text) - len(self.text.lstrip())
         return Piece(body, self.offsets[lo:lo + len(body)])
 
-    def blank(self, lo: int, hi: int, keep: str = "") -> "Piece":
+    def blank(self, lo: int, hi: int, keep: str = "") -> Piece:
         """The same piece with text[lo:hi] replaced by `keep` padded with spaces (offsets unchanged)."""
         filler = keep.center(hi - lo) if keep else " " * (hi - lo)
         return Piece(self.text[:lo] + filler + self.text[hi:], self.offsets)
@@ -153,10 +154,10 @@ def formula_rows(formula: Formula) -> list[tuple[Piece, str, int | None]]:
         row = _without_full_stop(Piece(text[start:cut], piece.offsets[start:cut]))
         # a '% by:' belongs to the row whose text its line ends, or to the next row if it stands alone
         mine = [c for c in comments if start <= c[0] < cut + 2 or (c[0] >= cut and _alone_after(text, cut, c[0]))]
-        by = next(((b, o) for p, b, o in mine), ("", None))
+        said: tuple[str, int | None] = (mine[0][1], mine[0][2]) if mine else ("", None)
         comments = [c for c in comments if c not in mine[:1]]
         if row.strip().text:
-            rows.append((row, *by))
+            rows.append((row, *said))
         elif mine:  # a comment on an empty row goes to the next row
             comments.insert(0, mine[0])
         start = cut + 2

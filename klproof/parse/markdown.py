@@ -27,6 +27,11 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("commonmark").use(dollarmath_plugin, double_inline=True).use(amsmath_plugin)
 
 
+def _lines(token) -> tuple[int, int]:
+    """The token's lines [first, last) (0-based); block tokens always have them."""
+    return (token.map[0], token.map[1]) if token.map else (0, 0)
+
+
 def _block_parser() -> MarkdownIt:
     """Blocks only: most of markdown-it's time goes to inline markup, which only a paragraph that starts
     with math needs (its statement may be that math); prose is read as written."""
@@ -53,12 +58,12 @@ def markdown_formulas(source: Source, skip_lines: int = 0) -> list[Formula]:
             heading, in_heading = " ".join(token.content.split())[:200].rstrip(":"), False
         elif token.type == "html_block" and token.content.lstrip().startswith("<!--"):
             if "-->" not in token.content:
-                line = token.map[0] + 1
+                line = _lines(token)[0] + 1
                 raise ParseError("an HTML comment opened here is never closed: it hides the rest of the document",
                                  Span(source.path, line, source.text.split("\n")[line - 1].find("<!--") + 1),
                                  "close it with -->")
         elif token.type in ("math_block", "math_block_label", "amsmath"):
-            offsets = source.match(token.content, token.map[0], token.map[1])
+            offsets = source.match(token.content, *_lines(token))
             formulas.append(Formula(token.content, offsets, " ".join(prose).strip(), broken, "", heading))
             prose, broken = [], False
         elif token.type == "inline":
@@ -73,7 +78,7 @@ def markdown_formulas(source: Source, skip_lines: int = 0) -> list[Formula]:
                 rest = "".join(c.content if c.type == "text" else " " for c in children[math[0] + 1:])
                 if _CLAUSE.match(rest):  # "$= ...$" or "$= ...$, using Bayes' theorem": a stated line
                     c = children[math[0]]
-                    offsets = source.match("$" + c.content, token.map[0], token.map[1])[1:]
+                    offsets = source.match("$" + c.content, *_lines(token))[1:]
                     formulas.append(Formula(c.content, offsets, " ".join(prose).strip(), broken,
                                             rest.strip(" ,;:."), heading))
                     prose, broken = [], False
@@ -90,12 +95,12 @@ def inline_formulas(source: Source, skip_lines: int = 0) -> list[Formula]:
     out: list[Formula] = []
     for token in _parser().parse(text):
         if token.type in ("math_block", "math_block_label", "amsmath"):
-            out.append(Formula(token.content, source.match(token.content, token.map[0], token.map[1]), "", False))
+            out.append(Formula(token.content, source.match(token.content, *_lines(token)), "", False))
         elif token.type == "inline":
             cursor = 0
             for c in token.children or []:
                 if c.type in ("math_inline", "math_inline_double"):
-                    offsets = source.match("$" + c.content, token.map[0], token.map[1], cursor)[1:]
+                    offsets = source.match("$" + c.content, *_lines(token), after=cursor)[1:]
                     cursor = offsets[-1] + 1 if offsets else cursor
                     out.append(Formula(c.content, offsets, "", False))
     return out
