@@ -140,6 +140,8 @@ def test_an_unknown_justification_is_that_lines_error():
     ("Applying the log rules we get", "log rules"),
     ("식 (4)를 이용해 (5)에 적용하면,", None),
     ("The log of the density is", None),  # a rule's name without 'by', 'using', ...: not a justification
+    ("with the log of the density", None),  # 'log' alone is a word of the sentence, not a rule named
+    ("by linearity", "linearity"), ("using Bayes", "Bayes"),
     ("by Jensen's inequality", None),  # not a rule klproof knows: no justification, the step is still checked
 ])
 def test_a_rule_named_in_the_sentence_before_a_step(sentence, rule):
@@ -197,6 +199,9 @@ def test_a_large_document_gives_up_sooner_so_that_reading_stays_bounded():
     ("+++\ntitle = \"t\"\n$$ x = x $$\n", 1, 1, "never closed"),
     ("# t\n\n<!-- klproof\ntitle = \"t\"\n[symbols]\nx = 1\n-->\n$$ x = x $$\n", 6, 5, "assumptions must be"),
     ("# t\n\n<!-- a comment that never ends\n\n$$ x = x $$\n", 3, 1, "never closed"),
+    ("+++\ntitle = \"t\"\nexpectation = 3\n+++\n$$ x = x $$\n", 3, 15, "expectation must be"),
+    ("+++\ntitle = \"t\"\n[[claim]]\nstart = \"nowhere\"\nstep = \"x\"\n+++\n$$ x = x $$\n", 3, None,
+     "are not in the document"),
 ])
 def test_header_and_comment_errors_point_at_their_line(text, line, col, words):
     with pytest.raises(ParseError) as caught:

@@ -37,6 +37,10 @@ MAX_UNREADABLE = 25  # lines that cannot be read before the document is given up
 REBUILD_BUDGET = 5_000  # each unreadable line costs reading the document again: at most this many sides in all
 MAX_HEADER_CHARS = 100_000
 _TRIGGER = re.compile(r"\b(?:using|by|from|via|applying|apply|with|use)\s+(?:the\s+|a\s+|an\s+)?", re.IGNORECASE)
+# single words that name a rule in a sentence; others ('log', 'sum', 'trace') are too common to be one
+_ONE_WORD_RULES = {"linearity", "bayes", "normalisation", "normalization", "marginalisation", "marginalization",
+                   "substitution", "reparameterisation", "reparameterization", "reparametrization", "algebra",
+                   "arithmetic", "independence"}
 _BARE_E = re.compile(r"(?<![\\A-Za-z])(?:\\mathbb\s*\{\s*E\s*\}|\\mathrm\s*\{?\s*E\s*\}?|\\operatorname\s*\{\s*E\s*\}|E)"
                      r"(?=\s*(?:\\left|\\big|\\Big|\\bigg|\\Bigg)?\s*\[)")
 # 'z = \mu + \sigma\epsilon': a definition (a name given to an expression), not an identity to check
@@ -178,7 +182,7 @@ class _Chain:
     steps: list[_Step]
 
 
-class _Positions4Doc:
+class _DocumentPositions:
     """Where each value of the synthesized derivation is: the header's TOML, or the document's formulas."""
 
     def __init__(self, source: Source, header: _Header | None, chains: list[_Chain]):
@@ -232,6 +236,8 @@ def prose_rule(text: str) -> tuple[str, str] | None:
         words = re.findall(r"[A-Za-z][A-Za-z'’-]*", sentence[m.end():])[:6]
         for n in range(len(words), 0, -1):
             name = " ".join(words[:n])
+            if n == 1 and name.lower() not in _ONE_WORD_RULES:  # 'with the log of ...' names no rule
+                continue
             try:
                 resolve(name)
             except ValueError:
@@ -341,12 +347,12 @@ class _Assembly:
             if not isinstance(claim, dict) or not isinstance(claim.get("start"), str) \
                     or not isinstance(claim.get("step"), str):
                 raise self._header_error((), "claim", "each [[claim]] needs start = \"words\" and step = \"words\"",
-                                         'e.g. start = "Our objective is", step = "our loss function is"')
+                                         'e.g. start = "Our objective is", step = "our loss function is"', claim=k)
             first = self._formula_after(claim["start"], k)
             second = self._formula_after(claim["step"], k)
             times = claim.get("times", "")
             if not isinstance(times, str):
-                raise self._header_error((), "claim", "times must be LaTeX in quotes, e.g. times = '-1'")
+                raise self._header_error((), "claim", "times must be LaTeX in quotes, e.g. times = '-1'", claim=k)
             start = Piece(first.body, first.offsets).strip()
             if times.strip():
                 wrap_l, wrap_r = times.strip() + r"\left(", r"\right)"
@@ -355,10 +361,11 @@ class _Assembly:
                               (at,) * len(wrap_l) + start.offsets + (start.offsets[-1],) * len(wrap_r))
             step_piece = Piece(second.body, second.offsets).strip()
             by = claim.get("by", "")
+            if not isinstance(by, str):
+                raise self._header_error((), "claim", f"claim {k + 1}: by must be a rule name in quotes", claim=k)
             out.append(_Chain(self._title(first),
                               self._with_expectation(Side(start, False)),
-                              [_Step(self._with_expectation(Side(step_piece, True)), by if isinstance(by, str) else "",
-                                     None, "")]))
+                              [_Step(self._with_expectation(Side(step_piece, True)), by, None, "")]))
         return out
 
     def _formula_after(self, words: str, k: int) -> Formula:
@@ -368,13 +375,13 @@ class _Assembly:
             at = self.source.text.find(words, self.source.line_start(self.header.first_line + self.header.lines))
         if at < 0:
             raise self._header_error((), "claim", f"claim {k + 1}: the words '{show(words)}' are not in the document",
-                                     "quote the words just before the formula, as they are written")
+                                     "quote the words just before the formula, as they are written", claim=k)
         end = at + len(words)
         display = {f.offsets[0]: f for f in self.formulas if f.offsets}  # these know their section
         for formula in self._all_formulas():
             if formula.offsets and formula.offsets[0] >= end:
                 return display.get(formula.offsets[0], formula)
-        raise self._header_error((), "claim", f"claim {k + 1}: no formula follows '{show(words)}'")
+        raise self._header_error((), "claim", f"claim {k + 1}: no formula follows '{show(words)}'", claim=k)
 
     def _all_formulas(self) -> list[Formula]:
         """Every formula, inline ones included (a [[claim]] may name a formula inside a sentence)."""
@@ -384,8 +391,16 @@ class _Assembly:
 
         return inline_formulas(self.source)
 
-    def _header_error(self, table: tuple, key: str, message: str, hint: str | None = None) -> ParseError:
-        line, col = (self.header.place(*self.header.pos.key(table, key, 1)) if self.header else (1, None))
+    def _header_error(self, table: tuple, key: str, message: str, hint: str | None = None,
+                      claim: int | None = None) -> ParseError:
+        """An error at a header key, or at the `claim`-th [[claim]] table's header line."""
+        if self.header is None:
+            return ParseError(message, Span(self.source.path, 1), hint)
+        heads = [m for m in re.finditer(r"^[ \t]*\[\[[ \t]*claim[ \t]*\]\]", self.header.pos.text, re.MULTILINE)]
+        if claim is not None and claim < len(heads):
+            line, col = self.header.place(self.header.pos.line_col(heads[claim].start())[0], None)
+        else:
+            line, col = self.header.place(*self.header.pos.key(table, key, 1))
         return ParseError(message, Span(self.source.path, line, col), hint)
 
     def _dict(self, chains: list[_Chain]) -> dict:
@@ -403,6 +418,9 @@ class _Assembly:
         return self.source.path.rsplit("/", 1)[-1]
 
     def derivation(self) -> Derivation:
+        if self.expectation is not None and not isinstance(self.expectation, str):
+            raise self._header_error((), "expectation", "expectation must be a density in LaTeX, in quotes",
+                                     "e.g. expectation = 'Q(z \\mid X)'")
         claims = self._claims()
         unreadable: set[int] = set()
         errors: list[ParseError] = []
@@ -410,7 +428,7 @@ class _Assembly:
             chains = sorted(self.chains(unreadable) + claims, key=lambda c: c.start.piece.offsets[0])
             if not chains:  # the header is still checked: its errors come first
                 probe = _Chain("", Side(Piece("0", (0,)), False), [_Step(Side(Piece("0", (0,)), True))])
-                build_derivation(self.source.path, self._dict([probe]), _Positions4Doc(self.source, self.header, [probe]))
+                build_derivation(self.source.path, self._dict([probe]), _DocumentPositions(self.source, self.header, [probe]))
                 errors += self.broken
                 if errors:
                     raise PartlyUnreadable(errors, None)
@@ -418,7 +436,7 @@ class _Assembly:
                                  Span(self.source.path, 1),
                                  "klproof reads display math: a line '= ...' continues the expression before it, "
                                  "and 'a = b' is checked as it stands (see 'Documents' in the README)")
-            positions = _Positions4Doc(self.source, self.header, chains)
+            positions = _DocumentPositions(self.source, self.header, chains)
             try:
                 derivation = build_derivation(self.source.path, self._dict(chains), positions)
                 break
