@@ -110,6 +110,20 @@ def test_a_line_with_several_relations_is_several_steps_and_boxed_is_layout():
     assert errors == [] and [s[2] for s in steps] == ["2x"]  # an '=' inside braces is not the line's relation
 
 
+def test_a_row_without_a_relation_goes_on_with_the_expression_above():
+    text = HEADER + "$$\n\\begin{aligned}\n(x+y)^2 + y &= x^2 + 2xy \\\\\n  &\\quad + y^2 + y \\\\ % by: algebra\n" \
+        "-x^2 &= -x^2\n\\end{aligned}\n$$\n"
+    steps, errors = steps_of(text)
+    assert errors == [] and [(s[0], s[2], s[3]) for s in steps] == [(H + 3, "x^2 + 2xy \\quad + y^2 + y", "algebra"),
+                                                                   (H + 5, "-x^2", "")]
+
+
+@pytest.mark.parametrize("definition", ["f := x + y", "f \\coloneqq x + y", "f \\overset{\\text{def}}{=} x + y"])
+def test_a_definition_is_not_a_claim_and_ends_the_chain(definition):
+    steps, errors = steps_of(HEADER + f"$$ (x+y)^2 $$\n\n$$ {definition} $$\n\n$$ = x^2 + 2xy + y^2 $$\n\n$$ x - x = 0 $$\n")
+    assert errors == [] and [s[2] for s in steps] == ["0"]
+
+
 def test_inline_math_is_a_step_only_where_it_is_the_paragraph_statement():
     text = HEADER + "$(x+y)^2$\n\n$= x^2 + 2xy + y^2$, by algebra\n\nso $x = 2$ and $= 3$ in passing.\n\n" \
         "$= y^2 + 2xy + x^2$이고 more\n"

@@ -46,6 +46,7 @@ _BARE_E = re.compile(r"(?<![\\A-Za-z])(?:\\mathbb\s*\{\s*E\s*\}|\\mathrm\s*\{?\s
 # 'z = \mu + \sigma\epsilon': a definition (a name given to an expression), not an identity to check
 _BARE_NAME = re.compile(r"^(?:\\?[A-Za-z]+|\\(?:mathrm|mathbf|bm|bold|boldsymbol)\s*\{?\s*\\?[A-Za-z]+\s*\}?)"
                         r"(?:_(?:\{[^{}]*\}|\\?[A-Za-z0-9]))?\s*$")
+_DEFINES = re.compile(r":=|\\coloneqq|\\triangleq|\\(?:overset|stackrel)\s*\{\s*(?:\\text\s*\{)?\s*def")
 _HTML_HEADER = re.compile(r"^<!--[ \t]*klproof[ \t]*$", re.MULTILINE)
 _TEX_HEADER = re.compile(r"^%[ \t]*klproof[ \t]*$", re.MULTILINE)
 
@@ -228,6 +229,10 @@ class _DocumentPositions:
         return (lambda i: self.header.place(*inner(i))) if inner else None
 
 
+def _join(first: Piece, then: Piece) -> Piece:
+    return Piece(first.text + " " + then.text, first.offsets + (then.offsets[0],) + then.offsets)
+
+
 def prose_rule(text: str) -> tuple[str, str] | None:
     """(rule name as written, the words it came from) for the last rule a sentence names after 'using', 'by', ..."""
     sentence = re.split(r"(?<=[.!?])\s+", text.strip())[-1] if text.strip() else ""
@@ -263,7 +268,17 @@ class _Assembly:
                 sides: list[Side] = []
                 try:
                     for row, by, at in formula_rows(formula):
-                        sides.extend(row_sides(row, by, at))
+                        if _DEFINES.search(row.text):  # 'f(x) := ...' defines; it claims nothing
+                            sides.append(Side(Piece("", (row.offsets[0],)), False))
+                            continue
+                        these = row_sides(row, by, at)
+                        if sides and sides[-1].piece.text and len(these) == 1 and not these[0].continues:
+                            # a row without a relation goes on with the expression of the row above it:
+                            # '&= a + b \\ &\quad + c' is a + b + c
+                            sides[-1] = replace(sides[-1], piece=_join(sides[-1].piece, these[0].piece),
+                                                by=sides[-1].by or by, by_offset=sides[-1].by_offset or at)
+                            continue
+                        sides.extend(these)
                 except Unbalanced as exc:
                     self.broken.append(ParseError(exc.message, Span(self.source.path, *self.source.line_col(exc.offset)),
                                                   exc.hint))
@@ -283,8 +298,9 @@ class _Assembly:
             first_step = True
             pending = False  # the previous row ended with '='
             for side in sides:
-                if not side.piece.text:
-                    pending = True
+                if not side.piece.text:  # a row that ends with '=' (continued below), or a definition (a break)
+                    pending = side.continues
+                    current = current if side.continues else None
                     continue
                 if side.piece.offsets[0] in unreadable:
                     current, pending = None, False
