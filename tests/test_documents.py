@@ -377,3 +377,13 @@ def test_a_document_over_the_chain_limit_is_one_error_not_a_line_error():
     with pytest.raises(ParseError) as caught:
         read(text)
     assert not isinstance(caught.value, PartlyUnreadable) and "the limit is 500" in caught.value.message
+
+
+@pytest.mark.skip(reason="needs issue 17.1 (an unreadable step is that step's own `error` verdict in every report); "
+                         "today a document's unreadable lines are the file's error beside its verdicts: enable at merge")
+def test_an_unreadable_line_is_an_error_verdict_at_its_line(tmp_path):
+    (tmp_path / "notes.md").write_text(HEADER + "$$ (x+y)^2 = x^2 + 2xy + y^2 $$\n\n$$ x + 1 = \\foo $$\n")
+    result = run_cli("check", "--no-cache", "--format", "json", "notes.md", cwd=tmp_path)
+    steps = json.loads(result.stdout)["files"][0]["steps"]
+    assert [(s["line"], s["status"]) for s in steps] == [(H + 1, "proved"), (H + 3, "error")]
+    assert result.returncode == 2
