@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable
 
-from klproof.check.decide import Options
+from klproof.check.decide import Options, unreadable_verdict
 from klproof.errors import KlproofError, Span
 from klproof.model import Derivation, Step
 from klproof.verdict import FileReport, Report, Verdict
@@ -54,18 +54,20 @@ def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | Klproof
     return parsed
 
 
-def _derivation_of(item: Derivation | KlproofError) -> Derivation | None:
-    """The steps to check: a derivation's, or those of a document some of whose lines cannot be read."""
-    return item if isinstance(item, Derivation) else getattr(item, "derivation", None)
-
-
 def check_steps(steps: list[Step], options: Options, jobs: int = 1,
                 on_done: Callable[[Verdict], None] | None = None,
                 cache: "VerdictCache | None" = None) -> list[Verdict]:
     """Verdicts for `steps` in their order: from the cache where it has them, else from worker processes."""
     verdicts: list[Verdict | None] = [None] * len(steps)
+    for i, step in enumerate(steps):
+        if step.error is not None:  # unreadable: its error, with no worker and no cache entry
+            verdicts[i] = unreadable_verdict(step)
+            if on_done:
+                on_done(verdicts[i])
     if cache is not None:
         for i, step in enumerate(steps):
+            if verdicts[i] is not None:
+                continue
             hit = cache.get(step, options)
             if hit is not None:
                 verdicts[i] = hit
@@ -94,20 +96,18 @@ def check_sources(sources: list[tuple[str, bytes]], options: Options | None = No
                  if cache is not None and (hit := cache.get_file(path, data, options)) is not None}
     todo = [source for i, source in enumerate(sources) if i not in unchanged]
     parsed = parse_sources(todo)
-    steps = [step for item in parsed if (d := _derivation_of(item)) is not None for step in d.steps]
+    steps = [step for item in parsed if isinstance(item, Derivation) for step in item.steps]
     if on_start:
         on_start(len(steps))
     verdicts = iter(check_steps(steps, options, jobs=jobs, on_done=on_done, cache=cache))
     checked = []
     for (path, data), item in zip(todo, parsed):
-        derivation = _derivation_of(item)
-        if derivation is None:
+        if isinstance(item, KlproofError):
             checked.append(FileReport(path=path, error=item.at(Span(path, 1)).render()))
             continue
-        mine = tuple(next(verdicts) for _ in derivation.steps)
-        error = item.render() if isinstance(item, KlproofError) else ""  # a document's unreadable lines
-        report = FileReport(path=path, title=derivation.title, source=derivation.source, verdicts=mine,
-                            seconds=sum(v.seconds for v in mine), error=error)
+        mine = tuple(next(verdicts) for _ in item.steps)
+        report = FileReport(path=path, title=item.title, source=item.source, verdicts=mine,
+                            seconds=sum(v.seconds for v in mine))
         if cache is not None:
             cache.put_file(path, data, options, report)
         checked.append(report)

@@ -21,6 +21,8 @@ class RuleInfo:
     needs: tuple[str, ...] = ()  # rules it cannot work without
 
 
+EVALUATION = "evaluation"  # the last rung: SymPy's own evaluation of sums and integrals, confirmed numerically
+
 RULES: dict[str, RuleInfo] = {r.id: r for r in (
     RuleInfo("algebra", "algebra", "expand, cancel and collect terms (always on)",
              ("arithmetic", "simplification", "rearrange", "expand", "factor", "collect", "distribute")),
@@ -63,6 +65,9 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
              ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
               "multiply both sides", "rearrange the equation", "move to the other side")),
     RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
+    RuleInfo("evaluation", "SymPy's evaluation, confirmed numerically",
+             "SymPy evaluates the remaining sums and integrals (integrate, summation); accepted only where the "
+             "independent numeric check agrees, as SymPy's integration can drop conditions", ()),
 )}
 
 

@@ -243,9 +243,7 @@ def explain(
     try:
         derivation = read_one(str(path), read_source(str(path)))
     except KlproofError as exc:
-        derivation = getattr(exc, "derivation", None)  # a document some of whose lines cannot be read
-        if derivation is None:
-            raise _fail(exc.at(Span(str(path), 1)).render()) from None
+        raise _fail(exc.at(Span(str(path), 1)).render()) from None
     step = _find_step(derivation, line)
     if step is None:
         lines = ", ".join(str(s.span.line) for s in derivation.steps) or "none"

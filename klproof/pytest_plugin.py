@@ -4,8 +4,7 @@ Registered through the `pytest11` entry point `klproof`, so it is active
 wherever klproof is installed (`-p no:klproof` turns it off). It collects
 `*.toml` files that are derivations (they have a `[[chain]]` table; other TOML
 files such as pyproject.toml are left alone) and Markdown and LaTeX documents
-with a klproof header, and yields one item per step (and one per unreadable
-line of a document). The
+with a klproof header, and yields one item per step. The
 steps of a file are checked together, in worker processes with klproof's time
 and memory limits and through the verdict cache, when the first of its selected
 items runs. A step that does not hold fails with klproof's own explanation, at
@@ -90,15 +89,9 @@ class DerivationFile(pytest.File):
             return
         (parsed,) = parse_sources([(shown, data)])
         if isinstance(parsed, KlproofError):
-            partial = getattr(parsed, "derivation", None)  # a document some of whose lines cannot be read
-            for error in getattr(parsed, "errors", ()) if partial is not None else ():
-                yield UnreadableItem.from_parent(self, name=f"line {error.span.line}:{error.span.col or 1}", error=error.render(),
-                                                 line=error.span.line)
-            if partial is None:
-                yield UnreadableItem.from_parent(self, name="parse", error=parsed.at(Span(shown, 1)).render(),
-                                                 line=parsed.span.line if parsed.span else 1)
-                return
-            parsed = partial
+            yield UnreadableItem.from_parent(self, name="parse", error=parsed.at(Span(shown, 1)).render(),
+                                             line=parsed.span.line if parsed.span else 1)
+            return
         for step in parsed.steps:
             yield StepItem.from_parent(self, name=f"step {step.number} (line {step.span.line})", step=step)
 

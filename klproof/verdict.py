@@ -20,6 +20,18 @@ class Status(str, Enum):
         return list(Status).index(self)
 
 
+class Reason(str, Enum):
+    """Why a step has no verdict on its mathematics: its input, the run or klproof decided it."""
+
+    UNREADABLE = "unreadable"  # the step's line cannot be read (an input error: exit 2)
+    TIMEOUT = "timeout"  # stopped at the per-step time limit
+    OUT_OF_MEMORY = "out of memory"  # stopped at the per-worker memory limit
+    TOO_DEEP = "too deeply nested"  # Python's recursion limit
+    CRASH = "crash"  # the worker process died
+    INTERNAL = "internal error"  # an exception inside a rule or the sampler: a klproof bug
+    INCONSISTENT = "internal inconsistency"  # a proof contradicted by a certified witness
+
+
 @dataclass(frozen=True)
 class Witness:
     """A point inside the assumptions where the two sides provably differ."""
@@ -71,6 +83,8 @@ class Verdict:
     evidence: NumericEvidence | None = None
     diagnosis: str = ""
     cached: bool = False
+    reason: Reason | None = None  # set when the input, the run or klproof, not the mathematics, decided it
+    hint: str = ""  # what to do next, for an unreadable step
 
     @property
     def passed(self) -> bool:
@@ -106,7 +120,7 @@ class Report:
 
     @property
     def has_input_errors(self) -> bool:
-        return any(f.error for f in self.files)
+        return any(f.error for f in self.files) or any(v.reason is Reason.UNREADABLE for v in self.verdicts)
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:

@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from klproof.errors import ParseError, Span
-from klproof.parse.expr import MAX_EXPONENT, Scope, parse_expression
+from klproof.parse.build import MAX_EXPONENT, Scope
+from klproof.parse.expr import parse_expression
 from klproof.parse.file import MAX_FILE_BYTES, read_derivation, read_source
 
 from conftest import ROOT, derivation_text, run_cli

@@ -37,7 +37,9 @@ def error_of(text: str | bytes) -> ParseError:
     ("x | y", "x", "'|' is only allowed inside a probability", ""),
     ("x < y", "x", "only equations", ""),
     ("1/0", "x", "division by zero", ""),
-    ("Sum(x, (x, 1, 3))", "x", "is not declared an integer", ""),
+    ("Sum(x, (x, 1, a))", "x", "the bound a of a sum is not provably an integer", "declare the bound as an integer"),
+    ("Sum(x, (x, 1/2, 3))", "x", "the bound 1/2 of a sum is not provably an integer", ""),
+    ("NormalDiag(z, m[j], 1, (j, 1, a))", "x", "is not provably an integer", ""),
     ("E(x, x)", "x", "is not a density", ""),
 ])
 def test_expression_errors(start, expr, message, hint):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from klproof.catalog import RULES
+from klproof.catalog import EVALUATION, RULES
 from klproof.model import Step
-from klproof.verdict import NumericEvidence, Status, StepInfo, Verdict
+from klproof.verdict import NumericEvidence, Reason, Status, StepInfo, Verdict
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ def check_step(step: Step, options: Options) -> Verdict:
     """Everything klproof does for one step. Pure: the same step and options give the same verdict."""
     from klproof.check.engine import prove, simplify_rung  # SymPy is imported here, in the worker, not at CLI start
 
+    if step.error is not None:
+        return unreadable_verdict(step)
     started = time.perf_counter()
     attempt = prove(step, record_forms=options.record_forms, allow_simplify=False)
     numeric = None
@@ -56,6 +58,12 @@ def check_step(step: Step, options: Options) -> Verdict:
 
 def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
     info = step_info(step)
+    if attempt.proved and attempt.stage == EVALUATION and (numeric is None or numeric.evidence is None):
+        # SymPy's own evaluation counts only where the independent numeric check agrees with it
+        why = numeric.reason if numeric is not None and numeric.reason else "numeric checking is off"
+        return Verdict(info, Status.UNKNOWN, "not proved", attempt.rules,
+                       f"SymPy evaluates the difference to 0, but the numeric check could not confirm it ({why})",
+                       seconds)
     if attempt.proved:
         if numeric is not None and numeric.witness is not None:
             # A symbolic proof contradicted by a certified witness means a rule is wrong: fail closed.
@@ -93,6 +101,13 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def unreadable_verdict(step: Step) -> Verdict:
+    """A step that cannot be read is that step's error, at its own line; the others are still checked."""
+    error = step.error
+    return Verdict(step_info(step), Status.ERROR, "unreadable", detail=error.message, reason=Reason.UNREADABLE,
+                   hint=error.hint)
+
+
 def timeout_verdict(step: Step, seconds: float) -> Verdict:
     return Verdict(step_info(step), Status.UNKNOWN, "timeout",
                    detail=f"stopped after {seconds:g} s; raise --timeout or split the step", seconds=seconds)
@@ -102,4 +117,4 @@ def crash_verdict(step: Step, what: str, seconds: float) -> Verdict:
     return Verdict(step_info(step), Status.UNKNOWN, "not checked", detail=what, seconds=seconds)
 
 
-__all__ = ["Options", "check_step", "decide", "timeout_verdict", "crash_verdict", "step_info"]
+__all__ = ["Options", "check_step", "decide", "timeout_verdict", "crash_verdict", "step_info", "unreadable_verdict"]

@@ -13,9 +13,9 @@ or, failing those, a rule named in the sentence just before the step or in the
 clause right after a stated line ("using Bayes Theorem", "by linearity"),
 reported as taken from the text.
 
-A line that cannot be read is that line's error; the chain goes on from the
-next line, which then starts a new chain (its own claim against the unreadable
-line cannot be checked).
+A line that cannot be read is that line's error, as in a derivation file (the
+builder's per-step errors); so are braces or environments that do not close.
+The rest of the document is still checked.
 """
 
 from __future__ import annotations
@@ -26,15 +26,13 @@ from dataclasses import dataclass, replace
 
 from klproof.catalog import resolve
 from klproof.errors import KlproofError, ParseError, Span, show
-from klproof.model import Chain, Derivation, Step
+from klproof.model import Chain, Derivation, Step, StepError
 from klproof.parse.file import TOP_KEYS, _Positions, _scan, build_derivation
 from klproof.parse.formulas import Formula, Piece, Side, Source, Unbalanced, formula_rows, row_sides
 from klproof.parse.source import MAX_FILE_BYTES
 
 LATEX = (".tex",)
 HEADER_KEYS = (TOP_KEYS - {"chain"}) | {"expectation", "claim"}
-MAX_UNREADABLE = 25  # lines that cannot be read before the document is given up as a whole
-REBUILD_BUDGET = 5_000  # each unreadable line costs reading the document again: at most this many sides in all
 MAX_HEADER_CHARS = 100_000
 _TRIGGER = re.compile(r"\b(?:using|by|from|via|applying|apply|with|use)\s+(?:the\s+|a\s+|an\s+)?", re.IGNORECASE)
 # single words that name a rule in a sentence; others ('log', 'sum', 'trace') are too common to be one
@@ -49,18 +47,6 @@ _BARE_NAME = re.compile(r"^(?:\\?[A-Za-z]+|\\(?:mathrm|mathbf|bm|bold|boldsymbol
 _DEFINES = re.compile(r":=|\\coloneqq|\\triangleq|\\(?:overset|stackrel)\s*\{\s*(?:\\text\s*\{)?\s*def")
 _HTML_HEADER = re.compile(r"^<!--[ \t]*klproof[ \t]*$", re.MULTILINE)
 _TEX_HEADER = re.compile(r"^%[ \t]*klproof[ \t]*$", re.MULTILINE)
-
-
-class PartlyUnreadable(ParseError):
-    """Some lines of a document cannot be read: their errors, and the derivation of the rest."""
-
-    def __init__(self, errors: list[ParseError], derivation: Derivation | None):
-        first = errors[0]
-        super().__init__(first.message, first.span, first.hint)
-        self.errors, self.derivation = tuple(errors), derivation
-
-    def render(self) -> str:
-        return "\n".join(e.render() for e in self.errors)
 
 
 @dataclass
@@ -78,8 +64,8 @@ class _Header:
 
 
 def read_document(path: str, data: bytes) -> Derivation:
-    """The derivation stated by a Markdown or LaTeX document. Raises ParseError (PartlyUnreadable when only
-    some lines cannot be read: the rest is in its `derivation`)."""
+    """The derivation stated by a Markdown or LaTeX document; a line that cannot be read is that step's error.
+    Raises ParseError when the document as a whole cannot be read (its header, its structure, a limit)."""
     if len(data) > MAX_FILE_BYTES:
         raise ParseError(f"file is {len(data):,} bytes or more; the limit is {MAX_FILE_BYTES:,}", Span(path, 1),
                          "split the document")
@@ -183,6 +169,9 @@ class _Chain:
     steps: list[_Step]
 
 
+_PROBE = _Chain("", Side(Piece("0", (0,)), False), [_Step(Side(Piece("0", (0,)), True))])  # reads the header
+
+
 class _DocumentPositions:
     """Where each value of the synthesized derivation is: the header's TOML, or the document's formulas."""
 
@@ -227,6 +216,17 @@ class _DocumentPositions:
             return None
         inner = self.header.pos.locator(table, key, decoded)
         return (lambda i: self.header.place(*inner(i))) if inner else None
+
+
+def _document_hints(derivation: Derivation) -> Derivation:
+    """Hints in a document's terms: a step after an unreadable side is the next side of the same relation."""
+    def fix(step: Step) -> Step:
+        if step.error is None or "continues from a line that cannot be read" not in step.error.message:
+            return step
+        hint = "fix the expression before this '=' (the error just above); the sides after it are checked again"
+        return replace(step, error=replace(step.error, hint=hint))
+    return replace(derivation, chains=tuple(replace(c, steps=tuple(fix(s) for s in c.steps))
+                                            for c in derivation.chains))
 
 
 def _join(first: Piece, then: Piece) -> Piece:
@@ -287,8 +287,8 @@ class _Assembly:
                 self._cached.append((formula, sides))
         return self._cached
 
-    def chains(self, unreadable: set[int]) -> list[_Chain]:
-        """Chains of the document; sides whose first offset is in `unreadable` are left out, and cut the chain."""
+    def chains(self) -> list[_Chain]:
+        """The document's chains: a side written after a relation continues the one before it."""
         chains: list[_Chain] = []
         current: _Chain | None = None
         for formula, sides in self._sides():
@@ -301,10 +301,6 @@ class _Assembly:
                 if not side.piece.text:  # a row that ends with '=' (continued below), or a definition (a break)
                     pending = side.continues
                     current = current if side.continues else None
-                    continue
-                if side.piece.offsets[0] in unreadable:
-                    current, pending = None, False
-                    first_step = first_step and not side.continues
                     continue
                 side = self._with_expectation(side)
                 if (side.continues or pending) and current is not None:
@@ -437,83 +433,44 @@ class _Assembly:
         if self.expectation is not None and not isinstance(self.expectation, str):
             raise self._header_error((), "expectation", "expectation must be a density in LaTeX, in quotes",
                                      "e.g. expectation = 'Q(z \\mid X)'")
-        claims = self._claims()
-        unreadable: set[int] = set()
-        errors: list[ParseError] = []
-        while True:
-            chains = sorted(self.chains(unreadable) + claims, key=lambda c: c.start.piece.offsets[0])
-            if not chains:  # the header is still checked: its errors come first
-                probe = _Chain("", Side(Piece("0", (0,)), False), [_Step(Side(Piece("0", (0,)), True))])
-                build_derivation(self.source.path, self._dict([probe]), _DocumentPositions(self.source, self.header, [probe]))
-                errors += self.broken
-                if errors:
-                    raise PartlyUnreadable(errors, None)
-                raise ParseError("the document states no chain of equalities klproof can check",
-                                 Span(self.source.path, 1),
-                                 "klproof reads display math: a line '= ...' continues the expression before it, "
-                                 "and 'a = b' is checked as it stands (see 'Documents' in the README)")
-            positions = _DocumentPositions(self.source, self.header, chains)
-            try:
-                derivation = build_derivation(self.source.path, self._dict(chains), positions)
-                break
-            except ParseError as exc:
-                side = self._side_at(chains, exc)
-                read = len(chains) + sum(len(c.steps) for c in chains)  # sides read by one build
-                if side is None or side in claims_sides(claims):
-                    raise
-                if len(errors) >= min(MAX_UNREADABLE, max(1, REBUILD_BUDGET // read)):
-                    exc.message += "; too many lines cannot be read: the document is not checked"
-                    raise PartlyUnreadable(errors + [exc], None) from None
-                exc.message = re.sub(r"^cannot read the LaTeX at column \d+ ", "cannot read the LaTeX ", exc.message)
-                if "needs the distribution" in exc.message:
-                    exc.hint = (exc.hint or "") + "; or name it once for the whole document in the header: " \
-                                                  "expectation = 'Q(z \\mid X)'"
-                exc.hint = (exc.hint or "") + "; the next line starts a new chain, checked from there"
-                errors.append(exc)
-                unreadable.add(side)
-        derivation = self._mark_prose(derivation, chains)
-        errors += self.broken
-        if errors:
-            raise PartlyUnreadable(sorted(errors, key=lambda e: (e.span.line, e.span.col or 0) if e.span else (0, 0)),
-                                   derivation)
-        return derivation
+        chains = sorted(self.chains() + self._claims(), key=lambda c: c.start.piece.offsets[0])
+        if not chains and not self.broken:
+            self._build([_PROBE])  # the header is still checked: its errors come first
+            raise ParseError("the document states no chain of equalities klproof can check",
+                             Span(self.source.path, 1),
+                             "klproof reads display math: a line '= ...' continues the expression before it, "
+                             "and 'a = b' is checked as it stands (see 'Documents' in the README)")
+        derivation = self._build(chains or [_PROBE])
+        derivation = self._mark_prose(derivation, chains) if chains else replace(derivation, chains=())
+        return self._with_broken(_document_hints(derivation))
 
-    def _side_at(self, chains: list[_Chain], exc: KlproofError) -> int | None:
-        """The first offset of the side (a chain's start or step) the error is in, if it is in one:
-        the side whose justification or text holds the error's character, else the first on its line."""
-        if exc.span is None or exc.span.col is None:  # a limit of the whole file (chains, steps), not a line's
-            return None
-        line, col = exc.span.line, exc.span.col
-        at = self.source.line_start(line) + (col - 1 if col else 0)
-        sides = [(chain.start, None) for chain in chains] + [(s.side, s.by_at) for c in chains for s in c.steps]
-        for side, by_at in sides:
-            if col and (by_at == at or side.piece.offsets[0] <= at <= side.piece.offsets[-1]):
-                return side.piece.offsets[0]
-        for side, by_at in sorted(sides, key=lambda s: s[0].piece.offsets[0]):
-            first = self.source.line_col(side.piece.offsets[0])[0]
-            last = self.source.line_col(side.piece.offsets[-1])[0]
-            if first <= line <= last or (by_at is not None and self.source.line_col(by_at)[0] == line):
-                return side.piece.offsets[0]
-        return None
+    def _build(self, chains: list[_Chain]) -> Derivation:
+        return build_derivation(self.source.path, self._dict(chains), _DocumentPositions(self.source, self.header, chains))
+
+    def _with_broken(self, derivation: Derivation) -> Derivation:
+        """The formulas whose braces or environments do not close, as errors at their lines among the chains;
+        the steps numbered again in the order of the document."""
+        if not self.broken:
+            return derivation
+        made = [Chain(title=f"line {e.span.line}", start_text="", start=None, span=e.span,
+                      steps=(Step(number=0, chain=f"line {e.span.line}", text="", previous_text="", claim=None,
+                                  span=e.span, error=StepError(e.span, e.message, e.hint or "")),))
+                for e in self.broken if e.span is not None]
+        chains = sorted([*derivation.chains, *made], key=lambda c: (c.span.line, c.span.col or 0))
+        number = iter(range(1, 1 + sum(len(c.steps) for c in chains)))
+        chains = [replace(c, steps=tuple(replace(s, number=next(number)) for s in c.steps)) for c in chains]
+        return replace(derivation, chains=tuple(chains))
 
     def _mark_prose(self, derivation: Derivation, chains: list[_Chain]) -> Derivation:
         """Steps whose justification came from the text say so."""
-        quotes = [s.quote for c in chains for s in c.steps]
-        steps = iter(quotes)
-        new_chains: list[Chain] = []
+        quotes = {self.source.line_col(s.side.piece.offsets[0]): s.quote for c in chains for s in c.steps if s.quote}
+        if not quotes:
+            return derivation
+        marked = []
         for chain in derivation.chains:
-            new_steps: list[Step] = []
+            steps = []
             for step in chain.steps:
-                if step.is_equation and not new_steps and chain.start_is_equation:
-                    new_steps.append(step)
-                    continue
-                quote = next(steps, "")
-                if quote:
-                    step = replace(step, by_text=f"{step.by_text} (from the text: \"{quote}\")")
-                new_steps.append(step)
-            new_chains.append(replace(chain, steps=tuple(new_steps)))
-        return replace(derivation, chains=tuple(new_chains))
-
-
-def claims_sides(claims: list[_Chain]) -> set[int]:
-    return {o for c in claims for o in [c.start.piece.offsets[0]] + [s.side.piece.offsets[0] for s in c.steps]}
+                quote = quotes.get((step.span.line, step.span.col or 0)) if step.error is None else None
+                steps.append(replace(step, by_text=f'{step.by_text} (from the text: "{quote}")') if quote else step)
+            marked.append(replace(chain, steps=tuple(steps)))
+        return replace(derivation, chains=tuple(marked))

@@ -8,9 +8,6 @@ message `%`, CR and LF; in properties also `:` and `,`.
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
-
 from klproof.report.text import error_location, explanation_lines, headline, summary_line
 from klproof.verdict import Report, Status, Verdict
 
@@ -42,10 +39,9 @@ def _annotation(verdict: Verdict) -> str | None:
 def render_github(report: Report) -> str:
     lines: list[str] = []
     for file in report.files:
-        # a document may have several unreadable lines: one annotation at each ('path:line:col: ...' blocks)
-        for block in re.split(r"\n(?=" + re.escape(file.path) + r":\d)", file.error) if file.error else ():
-            line, col = error_location(replace(file, error=block))
-            lines.append(command("error", block, file=file.path, line=line, col=col,
+        if file.error:
+            line, col = error_location(file)
+            lines.append(command("error", file.error, file=file.path, line=line, col=col,
                                  title="klproof: cannot read the derivation"))
         for verdict in file.verdicts:
             annotation = _annotation(verdict)

@@ -97,6 +97,10 @@ class KlproofLatexPrinter(LatexPrinter):
         if isinstance(density, C.Normal):
             x, mu, sigma = density.args
             return f"{self._print(x)} \\sim \\mathcal{{N}}({self._print(mu)}, {self._variance(sigma)})"
+        if isinstance(density, C.FINITE_DENSITIES):
+            x, *params = density.args
+            shown = ", ".join(self._print(a) for a in params)
+            return f"{self._print(x)} \\sim \\mathrm{{{density.latex_names[0]}}}({shown})"
         return f"{self._print(C.density_variable(density))} \\sim {self._print(density)}"
 
     def _print_Expectation(self, e):
@@ -445,7 +449,7 @@ def derivation_scope(derivation: Derivation) -> Scope:
     """The names the derivation declared, as the parsers want them."""
     symbols = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.Symbol)}
     families = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.IndexedBase)}
-    definitions = {n: sp.Lambda(params, body) for n, (params, body, _) in derivation.definitions.items()}
+    definitions = {n: C.DefinitionBody(params, body) for n, (params, body, _) in derivation.definitions.items()}
     return Scope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
                  definitions=definitions)
 

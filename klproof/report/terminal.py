@@ -36,7 +36,7 @@ def render_report(report: Report, verbose: bool = False) -> RenderableType:
 
 
 def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
-    if file.error and not file.verdicts:
+    if file.error:
         return Group(Text(file.path, style="bold"), Text(f"  error: {file.error}", style="red"))
     lines: list[RenderableType] = [Text.assemble((file.path, "bold"), "  ", (file.title, "cyan"))]
     chain = None
@@ -56,14 +56,9 @@ def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
             explanation = render_explanation(verdict)
             if explanation is not None:
                 lines.append(explanation)
-    if file.error:  # a document some of whose lines cannot be read: those lines, after the others' verdicts
-        lines.extend(Text(f"  error: {line}" if not line.startswith("  ") else f"  {line}", style="red")
-                     for line in file.error.splitlines())
     ok = file.passed
-    unreadable = sum(1 for line in file.error.splitlines() if not line.startswith("  ")) if file.error else 0
     lines.append(Text.assemble("  ", ("passed" if ok else "failed", "green" if ok else "red"),
-                               f": {_counts(file.verdicts)}" + (f", {unreadable} unreadable" if unreadable else ""),
-                               (f" in {file.seconds:.2f} s", "dim")))
+                               f": {_counts(file.verdicts)}", (f" in {file.seconds:.2f} s", "dim")))
     return Group(*lines)
 
 
@@ -99,6 +94,8 @@ def render_explanation(verdict: Verdict) -> RenderableType | None:
         lines.append(Text(f"  diagnosis: {verdict.diagnosis}", style="bold"))
     elif verdict.detail and verdict.status is not Status.PROVED:
         lines.append(Text(f"  why:       {verdict.detail}"))
+        if verdict.hint:
+            lines.append(Text(f"  hint:      {verdict.hint}"))
     if verdict.status is Status.NUMERIC and not info.accept_numeric:
         lines.append(Text("  numeric evidence is not proof; add numeric = true to the step to accept it", style="dim"))
     return Group(*(Text("     ") + line for line in lines))

@@ -62,6 +62,8 @@ def explanation_lines(verdict: Verdict) -> list[str]:
         lines.append(f"  diagnosis: {verdict.diagnosis}")
     if verdict.detail and verdict.detail != verdict.diagnosis:
         lines.append(f"  why:       {verdict.detail}")
+        if verdict.hint:
+            lines.append(f"  hint:      {verdict.hint}")
     if verdict.evidence:
         e = verdict.evidence
         lines.append(f"  evidence:  {e.points} points agree to {e.digits} digits (seed {e.seed})")
