@@ -63,11 +63,12 @@ def test_junit_has_one_testcase_per_step_and_the_witness_in_the_failure(tmp_path
     assert failures[0].get("classname") == "examples.001_kl_divergence_derivation_as_written"
     assert failure.get("type") == "refuted" and "sign of the term" in failure.get("message")
     assert "witness:" in failure.text and "diagnosis:" in failure.text
-    unreadable = by_name[str(bad)]
-    (case,) = unreadable.findall("testcase")
-    assert case.find("error") is not None and "sigma2" in case.find("error").text
+    unreadable = by_name[str(bad)]  # neither line can be read: each is its own error
+    start, step = unreadable.findall("testcase")
+    assert start.find("error") is not None and "sigma2" in start.find("error").get("message")
+    assert step.find("error") is not None and "sigma2" in step.find("error").get("message")
     assert root.get("tests") == str(sum(int(s.get("tests")) for s in suites))
-    assert root.get("failures") == "1" and root.get("errors") == "1"
+    assert root.get("failures") == "1" and root.get("errors") == "2"
 
 
 def test_github_annotations_point_at_the_step_and_escape_properties(tmp_path):
