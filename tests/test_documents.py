@@ -256,7 +256,8 @@ def test_a_one_megabyte_markdown_file_with_one_equation():
 
 @given(st.lists(st.sampled_from([
     "prose with $x$ inline", "$$ (x+y)^2 $$", "$$ = x^2 + 2xy + y^2 $$", "$$ \\frac{x}{ $$", "```\n$$ x = 1 $$\n```",
-    "# heading", "<!--\n$$ x = 1 $$\n-->", "> $$ x = x $$", "- $= x$", "$$\n\\begin{aligned} x &= x \\\\ &= \\foo \\end{aligned}\n$$",
+    "# heading", "<!--\n$$ x = 1 $$\n-->", "> $$ x = x $$", "- $= x$",
+    "$$\n\\begin{aligned} x &= x \\\\ &= \\foo \\end{aligned}\n$$",
     "$$ x = = y $$", "$$ = $$", "$$\\begin{aligned}", "\\end{aligned}$$", "$ $", "$$$$", "<!--", "+++", "% by: algebra",
 ]), max_size=12))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -25,7 +25,7 @@ import tomllib
 from dataclasses import dataclass, replace
 
 from klproof.catalog import resolve
-from klproof.errors import KlproofError, ParseError, Span, show
+from klproof.errors import ParseError, Span, show
 from klproof.model import Chain, Derivation, Step, StepError
 from klproof.parse.file import TOP_KEYS, _Positions, _scan, build_derivation
 from klproof.parse.formulas import Formula, Piece, Side, Source, Unbalanced, formula_rows, row_sides
