@@ -274,6 +274,11 @@ def test_any_document_is_read_or_rejected_with_a_parse_error(blocks):
         assert "$" in lines[step.span.line - 1] or "\\" in lines[step.span.line - 1] or "=" in lines[step.span.line - 1]
 
 
+def test_a_heading_with_control_characters_is_an_escaped_title():
+    derivation = read(HEADER + "# A \u202e title\x07\n\n$$ (x+y)^2 = x^2 + 2xy + y^2 $$\n")
+    assert derivation.chains[0].title == f"A \\u202e title\\u0007 (line {H + 3})"
+
+
 def test_discovery_needs_a_header():
     assert looks_like_document("a.md", b"+++\ntitle='t'\n+++\n") and looks_like_document("a.md", b"x\n<!-- klproof\n-->")
     assert not looks_like_document("README.md", b"# readme\n$$ x = 1 $$\n")

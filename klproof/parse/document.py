@@ -325,7 +325,7 @@ class _Assembly:
     def _title(self, formula: Formula) -> str:
         """The section's title and the line where the chain starts: 'KLD 계산하기 (line 80)'."""
         line = self.source.line_col(formula.offsets[0])[0] if formula.offsets else 1
-        return f"{formula.heading} (line {line})" if formula.heading else f"line {line}"
+        return f"{show(formula.heading, 120)} (line {line})" if formula.heading else f"line {line}"  # text, escaped
 
     def _with_expectation(self, side: Side) -> Side:
         """An unadorned E[...] is over the density the header names (`expectation = 'Q(z \\mid X)'`)."""
