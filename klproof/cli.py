@@ -362,6 +362,9 @@ def export(
     (parsed,) = parse_sources([(str(file), data)])
     if isinstance(parsed, KlproofError):
         raise _fail(parsed.at(Span(str(file), 1)).render())
+    unreadable = [s.error for s in parsed.steps if s.error is not None]
+    if unreadable:  # an export shows every line as checked: one that cannot be read has nothing to show
+        raise _fail("\n".join(KlproofError(e.message, e.span, e.hint or None).render() for e in unreadable))
     report = check_sources([(str(file), data)], Options(timeout=timeout), jobs=jobs or default_jobs())
     failing = unverified_steps(parsed, report)
     if failing and not allow_unverified:

@@ -7,14 +7,12 @@ import pytest
 from klproof.errors import ParseError
 from klproof.parse.file import read_derivation
 
-from conftest import derivation_text
+from conftest import derivation_text, read_error
 
 
 def error_of(text: str | bytes) -> ParseError:
     data = text if isinstance(text, bytes) else text.encode()
-    with pytest.raises(ParseError) as info:
-        read_derivation("bad.toml", data)
-    return info.value
+    return read_error("bad.toml", data)
 
 
 @pytest.mark.parametrize("start,expr,message,hint", [

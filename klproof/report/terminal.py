@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from klproof.report.text import where as step_where
 from klproof.verdict import FileReport, Report, Status, Verdict
 
 STYLE = {
@@ -71,7 +72,7 @@ def _counts(verdicts) -> str:
 def render_explanation(verdict: Verdict) -> RenderableType | None:
     info = verdict.step
     lines: list[Text] = []
-    where = f"{info.path}:{info.line}"
+    where = step_where(verdict)
     label, style = STYLE[verdict.status]
     if verdict.status is Status.PROVED:
         if not verdict.detail:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from klproof.verdict import FileReport, Report, Status, Verdict
+from klproof.verdict import FileReport, Reason, Report, Status, Verdict
 
 WORD = {
     Status.PROVED: "proved",
@@ -23,6 +23,13 @@ def _one_line(text: str, limit: int = 400) -> str:
 def claim_text(verdict: Verdict) -> str:
     info = verdict.step
     return info.text if info.is_equation else f"{_one_line(info.previous_text)}  =  {_one_line(info.text)}"
+
+
+def where(verdict: Verdict) -> str:
+    """path:line of a step, and the column where a step could not be read."""
+    info = verdict.step
+    col = f":{info.col}" if verdict.reason is Reason.UNREADABLE and info.col else ""
+    return f"{info.path}:{info.line}{col}"
 
 
 def headline(verdict: Verdict) -> str:
@@ -45,7 +52,7 @@ def headline(verdict: Verdict) -> str:
 def explanation_lines(verdict: Verdict) -> list[str]:
     """klproof's own explanation of a verdict: the claim, the witness, the diagnosis, why."""
     info = verdict.step
-    lines = [f"{info.path}:{info.line}: step {info.number} ({info.chain or 'chain'}): {verdict.status.value}"
+    lines = [f"{where(verdict)}: step {info.number} ({info.chain or 'chain'}): {verdict.status.value}"
              + (f" [{verdict.method}]" if verdict.method else "") + (" (cached)" if verdict.cached else ""),
              f"  claim:     {claim_text(verdict)}"]
     if info.by_text:
