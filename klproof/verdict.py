@@ -21,7 +21,9 @@ class Status(str, Enum):
 
 
 class Reason(str, Enum):
-    """Why a step has no verdict on its mathematics: its input, the run or klproof decided it."""
+    """Why a step has no verdict on its mathematics: its input, the run or klproof decided it.
+
+    Such verdicts say something about the input, the machine or klproof: never stored in the cache."""
 
     UNREADABLE = "unreadable"  # the step's line cannot be read (an input error: exit 2)
     TIMEOUT = "timeout"  # stopped at the per-step time limit
@@ -85,6 +87,13 @@ class Verdict:
     cached: bool = False
     reason: Reason | None = None  # set when the input, the run or klproof, not the mathematics, decided it
     hint: str = ""  # what to do next, for an unreadable step
+    traceback: str = ""  # of an internal error, for `klproof explain`
+    beyond_stated: bool = False  # proved, but only with rules beyond the step's own `by`
+
+    @property
+    def justification_insufficient(self) -> bool:
+        """Proved, but the stated justification alone did not prove it (`--strict-justifications` fails it)."""
+        return self.status is Status.PROVED and self.beyond_stated
 
     @property
     def passed(self) -> bool:
@@ -113,10 +122,24 @@ class Report:
     files: tuple[FileReport, ...] = ()
     seconds: float = 0.0
     settings: dict = field(default_factory=dict)  # seed, timeout, jobs: what makes the run reproducible
+    strict_justifications: bool = False  # a step proved only beyond its stated `by` fails too
+
+    def holds(self, verdict: Verdict) -> bool:
+        """Whether the step passes this run: proved (or accepted numeric), and under strict
+        justifications proved by the rules its `by` names."""
+        return verdict.passed and not (self.strict_justifications and verdict.justification_insufficient)
+
+    def file_passed(self, file: FileReport) -> bool:
+        return not file.error and all(self.holds(v) for v in file.verdicts)
 
     @property
     def passed(self) -> bool:
-        return all(f.passed for f in self.files)
+        return all(self.file_passed(f) for f in self.files)
+
+    @property
+    def beyond_stated(self) -> int:
+        """How many proved steps needed more than their stated justification."""
+        return sum(1 for v in self.verdicts if v.justification_insufficient)
 
     @property
     def has_input_errors(self) -> bool:

@@ -105,6 +105,7 @@ def test_each_file_alone(name, corpus_runs):
     run, expected = runs[name], EXPECTED[name]
     output = run["output"]
     assert "Traceback" not in output, output[-3000:]
+    assert "\x1b" not in output and "\x00" not in output, "file text reached the terminal unescaped"
     assert run["seconds"] < 3 * STARTUP_SLACK, f"took {run['seconds']:.1f} s"  # several runs share the machine
     assert run["untouched"], "the run created or changed a file in its folder"
     assert repo_untouched, "a run created or changed a file in the repository"

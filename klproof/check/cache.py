@@ -42,7 +42,7 @@ from pathlib import Path
 from klproof import __version__
 from klproof.check.decide import Options, step_info
 from klproof.model import Step
-from klproof.verdict import FileReport, NumericEvidence, Status, StepInfo, Verdict, Witness
+from klproof.verdict import FileReport, NumericEvidence, Reason, Status, StepInfo, Verdict, Witness
 
 FORMAT = 1  # of the entries; part of every key
 DEFAULT_DIR = ".klproof_cache"
@@ -51,7 +51,7 @@ README = ("# klproof cache\n\nVerdicts of unchanged derivation steps, so that `k
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by klproof.\n"
                 "# For information about cache directory tags, see https://bford.info/cachedir/\n")
-UNCACHEABLE_METHODS = frozenset({"timeout", "not checked"})  # a step over its time limit, a crashed worker
+UNCACHEABLE_REASONS = frozenset(Reason)  # a timeout, a crashed worker, an internal error: about the run, not the step
 
 
 PRESENTATION = ("cli.py", "pytest_plugin.py", "starter.py", "report/")  # cannot change a verdict
@@ -131,7 +131,7 @@ def _digest(payload: dict) -> str:
 
 
 def is_cacheable(verdict: Verdict) -> bool:
-    return verdict.method not in UNCACHEABLE_METHODS and verdict.status is not Status.ERROR
+    return verdict.reason not in UNCACHEABLE_REASONS and verdict.status is not Status.ERROR
 
 
 def needs_full_key(verdict: Verdict, options: Options) -> bool:
@@ -150,6 +150,7 @@ def encode(verdict: Verdict) -> dict:
         "witness": asdict(verdict.witness) if verdict.witness else None,
         "evidence": asdict(verdict.evidence) if verdict.evidence else None,
         "diagnosis": verdict.diagnosis,
+        "beyond_stated": verdict.beyond_stated,
     }
 
 
@@ -163,7 +164,8 @@ def decode(data: dict, info: StepInfo) -> Verdict:
     evidence = NumericEvidence(**data["evidence"]) if data["evidence"] is not None else None
     return Verdict(step=info, status=Status(data["status"]), method=str(data["method"]),
                    rules=tuple(str(r) for r in data["rules"]), detail=str(data["detail"]), seconds=0.0,
-                   witness=witness, evidence=evidence, diagnosis=str(data["diagnosis"]), cached=True)
+                   witness=witness, evidence=evidence, diagnosis=str(data["diagnosis"]), cached=True,
+                   beyond_stated=data["beyond_stated"] is True)
 
 
 class VerdictCache:
@@ -223,7 +225,8 @@ class VerdictCache:
                  "verdicts": [{"step": asdict(v.step), "verdict": encode(v)} for v in report.verdicts]}
         try:
             self._prepare()
-            self._write(self._path(file_key(path, data, options), self.files), json.dumps(entry, ensure_ascii=False))
+            # ASCII JSON: a non-UTF-8 file name (lone surrogates in `path`) is written escaped, never a crash
+            self._write(self._path(file_key(path, data, options), self.files), json.dumps(entry, ensure_ascii=True))
         except OSError:
             pass
 
@@ -235,7 +238,7 @@ class VerdictCache:
             key = full_key(step, key)
         try:
             self._prepare()
-            self._write(self._path(key), json.dumps(encode(verdict), ensure_ascii=False))
+            self._write(self._path(key), json.dumps(encode(verdict), ensure_ascii=True))
             self.stored += 1
         except OSError:
             pass  # a read-only or full disk costs speed, never a verdict

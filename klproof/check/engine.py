@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 import sympy as sp
 
 from klproof.catalog import EVALUATION, RULES, with_prerequisites
+from klproof.check.decide import InternalFailure
 from klproof.check.rules import PASSES, expectation, kl_definition
 from klproof.model import Identity, Implication, Step
 from klproof.printing import show
@@ -40,7 +41,12 @@ def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms:
         for rule, rewrite, triggers in PASSES:
             if rule not in allowed or not expr.has(*triggers):
                 continue
-            after = canonical(rewrite(expr))  # every rewrite's result in alpha-normal form
+            try:
+                after = canonical(rewrite(expr))  # every rewrite's result in alpha-normal form
+            except (MemoryError, RecursionError):  # resource limits, reported as such by the runner
+                raise
+            except Exception as exc:  # a bug in this rule: name it (decide turns it into an internal error)
+                raise InternalFailure(rule) from exc
             if after != expr:
                 if rule not in fired:
                     fired.append(rule)

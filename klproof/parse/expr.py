@@ -358,7 +358,8 @@ class _Translator:
             raise self.error(node.func, f"'{name}' is defined below '{self.scope.defining}'",
                              f"a definition may use only the definitions above it; move '{name}' up")
         raise self.error(node.func, f"unknown function '{show(name)}'",
-                         did_you_mean(name, [*BUILTINS, *self.scope.definitions, *self.scope.distributions], "known functions"))
+                         did_you_mean(name, [*BUILTINS, *self.scope.definitions, *self.scope.distributions], "known function",
+                                      "the README's 'Expressions' table lists the functions"))
 
     def _defined(self, node: ast.Call, name: str):
         body = self.scope.definitions[name]

@@ -303,6 +303,7 @@ def read_derivation(path: str, data: bytes) -> Derivation:
                          Span(path, line, col), "save the file as UTF-8") from None
     if text.startswith("\ufeff"):  # a UTF-8 byte order mark, as some editors write
         text = text[1:]
+    _check_key_parts(path, text)
     pos = _scan(text)
     if pos.deepest[0] > MAX_TOML_DEPTH:
         line, col = pos.line_col(pos.deepest[1])
@@ -333,6 +334,37 @@ def build_derivation(path: str, doc: dict, positions) -> Derivation:
     except RecursionError:
         raise ParseError("an expression is nested too deeply to read", Span(path, 1),
                          "split the step into smaller steps") from None
+
+
+MAX_KEY_PARTS = 32  # dotted parts of one TOML key or table name (tomllib is quadratic in them)
+_KEY_PART = re.compile(r"""\s*(?:[A-Za-z0-9_\-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')\s*""")
+
+
+def _check_key_parts(path: str, text: str) -> None:
+    """Refuse a key of thousands of dotted parts before tomllib spends minutes and gigabytes on it.
+
+    Linear: each line's key (before `=`, or inside a `[table]` header) is read part by part, and
+    lines inside a multi-line string are skipped."""
+    in_string: str | None = None
+    for number, line in enumerate(text.split("\n"), 1):
+        if in_string is None:
+            start = len(line) - len(line.lstrip(" \t["))
+            at, parts = start, 0
+            while True:
+                match = _KEY_PART.match(line, at)
+                if not match or match.end() == at:
+                    break
+                parts, at = parts + 1, match.end()
+                if parts > MAX_KEY_PARTS:
+                    raise ParseError(f"a key or table name of more than {MAX_KEY_PARTS} dotted parts",
+                                     Span(path, number, start + 1), "derivation files need at most two levels")
+                if not line.startswith(".", at):
+                    break
+                at += 1
+        for quote in _TRIPLE:  # an odd number of triple quotes opens (or closes) a multi-line string
+            if (in_string in (None, quote)) and line.count(quote) % 2:
+                in_string = quote if in_string is None else None
+                break
 
 
 class _Builder:
@@ -516,8 +548,8 @@ class _Builder:
                              Span(self.path, self.pos.chains[MAX_CHAINS] if len(self.pos.chains) > MAX_CHAINS else 1),
                              "split the derivation into several files")
         claims = sum(len(c.get("step", [])) if isinstance(c, dict) and isinstance(c.get("step", []), list) else 0
-                     for c in raw) + len(raw)
-        if claims > MAX_STEPS:  # counted before any expression is read
+                     for c in raw)
+        if claims > MAX_STEPS:  # counted before any expression is read (a chain's start equation counts later)
             raise ParseError(f"the file has about {claims:,} steps; the limit is {MAX_STEPS:,}", Span(self.path, 1),
                              "split the derivation into several files")
         if len(self.pos.chains) != len(raw):
