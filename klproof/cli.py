@@ -104,9 +104,9 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tupl
                 if file.name.endswith(SUFFIX) or looks_like_document(str(file), data):
                     sources.append((str(file), data))
             if len(sources) == before and not unreadable and not any(p.name.endswith(SUFFIX) for p in found):
-                problems.append((str(path), f"{shown}:1: no derivation files (*{SUFFIX}, or documents with a "
-                                            "klproof header) in this folder\n  hint: name derivation files *.toml, "
-                                            "or pass the files themselves"))
+                problems.append((str(path), f"{shown}:1: no derivation files (*{SUFFIX}) in this folder"
+                                            "\n  hint: name derivation files *.toml (a Markdown or LaTeX document "
+                                            "needs a klproof header), or pass the files themselves"))
             continue
         if not (path.exists() or path.is_symlink()):
             problems.append((str(path), f"{shown}:1: no such file or folder{hint}"))
