@@ -60,6 +60,10 @@ def clean(text: str) -> str:
     return "".join(c if (c.isprintable() or c == "\n") and c not in _BIDI else f"\\u{ord(c):04x}" for c in text)
 
 
+class FileLimitError(ParseError):
+    """A limit of the whole file (all its expressions together): the file's error, never one step's."""
+
+
 def show(text: str, limit: int = 60) -> str:
     """`text` from a file, safe to print: unprintable characters escaped, at most `limit` characters."""
     safe = "".join(c if c.isprintable() and c not in _BIDI else f"\\u{ord(c):04x}" for c in text[: limit + 1])

@@ -77,3 +77,14 @@ def test_a_file_whose_every_step_is_broken_is_still_reported_line_by_line(tmp_pa
     result = run_cli("check", "--no-cache", str(path))
     assert result.returncode == 2
     assert "more than 50 steps cannot be read" in result.stdout
+
+
+def test_a_limit_of_the_whole_file_stays_the_files_error(tmp_path):
+    big = " \\cdot ".join(f"(x+{k})" for k in range(240))
+    lines = ['title = "t"', "[symbols]", 'x = "real"', "[[chain]]", 'start = "x"']
+    lines += ["[[chain.step]]", f"latex = '{big}'"] * 40
+    path = tmp_path / "latex_parts.toml"
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli("check", "--no-cache", "--timeout", "2", str(path))
+    assert result.returncode == 2
+    assert "more than 20,000 parts in all" in result.stdout and "unreadable file" in result.stdout

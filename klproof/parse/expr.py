@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.core.symbol import Str
 
 from klproof import vocabulary as C
-from klproof.errors import ParseError, Span, control_character, did_you_mean, show
+from klproof.errors import FileLimitError, ParseError, Span, control_character, did_you_mean, show
 from klproof.parse import build as B
 from klproof.parse.build import (MAX_DEPTH, MAX_EXPANDED_NODES, MAX_EXPRESSION_CHARS, MAX_FILE_NODES,
                                  MAX_INTEGER_DIGITS, MAX_NODES, Scope)
@@ -85,7 +85,7 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
                          "split the step into smaller steps") from None
     scope.nodes_read += _check_size(tree, where.at(0))
     if scope.nodes_read > MAX_FILE_NODES:
-        raise ParseError(f"the expressions of this file have more than {MAX_FILE_NODES:,} parts in all", where.at(0),
+        raise FileLimitError(f"the expressions of this file have more than {MAX_FILE_NODES:,} parts in all", where.at(0),
                          "split the derivation into several files")
     return B.finish(_Translator(scope, where, source).top(tree.body, allow_equation))
 

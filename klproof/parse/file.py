@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from klproof.catalog import resolve_all
-from klproof.errors import ParseError, Span, control_character, did_you_mean, show
+from klproof.errors import FileLimitError, ParseError, Span, control_character, did_you_mean, show
 from klproof.model import Chain, Derivation, Identity, Implication, Step, StepError
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
 from klproof.parse.build import MAX_EXPANDED_NODES, Scope
@@ -577,6 +577,8 @@ class _Builder:
             try:
                 start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
                                          locate=self._locate(table, start_key, chain[start_key]))
+            except FileLimitError:
+                raise
             except ParseError as exc:  # the chain's first line is that line's error; its steps still count
                 number += 1
                 steps_raw = chain.get("step", [])
@@ -626,6 +628,8 @@ class _Builder:
         try:
             return self._step(step, ("chain", c, "step", s), self.pos.steps[c][s], number, title,
                               current, current_text, previous_eq)
+        except FileLimitError:
+            raise
         except ParseError as exc:
             self.carried = getattr(exc, "value", None)  # the step's own expression, when it was readable
             key = next((k for k in ("expr", "latex") if isinstance(step, dict) and k in step), None)

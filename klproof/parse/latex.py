@@ -40,9 +40,9 @@ import sympy as sp
 from sympy.core.symbol import Str
 
 from klproof import vocabulary as C
-from klproof.errors import ParseError, Span, did_you_mean
+from klproof.errors import FileLimitError, ParseError, Span, did_you_mean
 from klproof.parse import build as B
-from klproof.parse.build import MAX_DEPTH, MAX_EXPRESSION_CHARS, MAX_INTEGER_DIGITS, MAX_NODES, Scope
+from klproof.parse.build import MAX_DEPTH, MAX_EXPRESSION_CHARS, MAX_FILE_NODES, MAX_INTEGER_DIGITS, MAX_NODES, Scope
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
@@ -212,6 +212,10 @@ def parse_latex(text: str, scope: Scope, span: Span, locate=None):
     body = _TAG.sub(lambda m: " " * len(m.group(0)), text)  # an equation tag such as \qquad\cdots(2)
     try:
         tokens = _tokenize(body)
+        scope.nodes_read += len(tokens)  # the same budget for all the expressions of a file as the expression reader's
+        if scope.nodes_read > MAX_FILE_NODES:
+            raise FileLimitError(f"the expressions of this file have more than {MAX_FILE_NODES:,} parts in all", span,
+                                 "split the derivation into several files")
         return B.finish(_Parser(text, tokens, scope, lambda pos: _place(span, text, pos, locate)).top())
     except ParseError as exc:
         pos = getattr(exc, "latex_pos", None)
