@@ -25,12 +25,23 @@ if TYPE_CHECKING:
     from klproof.check.cache import VerdictCache
 
 
-def parse_one(path: str, data: bytes) -> Derivation | KlproofError:
-    """One file's Derivation, or the error that says why it cannot be read (never another exception)."""
+def read_one(path: str, data: bytes) -> Derivation:
+    """One source: a Markdown or LaTeX document by its name, else a derivation file (TOML)."""
+    from klproof.discover import is_document
+
+    if is_document(path):
+        from klproof.parse.document import read_document
+
+        return read_document(path, data)
     from klproof.parse.file import read_derivation
 
+    return read_derivation(path, data)
+
+
+def parse_one(path: str, data: bytes) -> Derivation | KlproofError:
+    """One file's Derivation, or the error that says why it cannot be read (never another exception)."""
     try:
-        return read_derivation(path, data)
+        return read_one(path, data)
     except KlproofError as exc:
         return exc
     except RecursionError:

@@ -65,9 +65,13 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tupl
     file or sub-folder that could not be read: none is skipped silently, so an unchecked
     derivation never passes.
 
+    A file named on the command line is always read; in a folder, *.toml files are, and Markdown and
+    LaTeX documents only when they have a klproof header (so a folder's README is not an error).
+
     Files are read by `read_source`: regular files only (a FIFO would block, a device
     never end), and never more than the size limit.
     """
+    from klproof.discover import DOCUMENT_SUFFIXES, looks_like_document
     from klproof.errors import KlproofError, show
     from klproof.parse.source import read_source
 
@@ -82,26 +86,35 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tupl
             # Symlinked folders are not followed (as pathlib's rglob), so a link cannot loop or leave the tree.
             for folder, dirs, names in os.walk(path, onerror=unreadable.append):
                 dirs.sort()
-                found += [Path(folder, n) for n in names if n.endswith(SUFFIX) and not n.startswith(".")]
+                found += [Path(folder, n) for n in names
+                          if n.lower().endswith((SUFFIX, *DOCUMENT_SUFFIXES)) and not n.startswith(".")]
             for exc in unreadable:
                 where = show(str(exc.filename or path), 200)
                 problems.append((str(exc.filename or path),
                                  f"{where}:1: cannot read this folder: {exc.strerror or exc}{hint}"))
             found = sorted(p for p in found if p.is_file() or p.is_symlink())
-            if not found and not unreadable:
+            before = len(sources)
+            for file in found:
+                try:
+                    data = read_source(str(file))
+                except KlproofError as exc:
+                    problems.append((str(file), exc.render()))
+                    continue
+                # in a folder, a Markdown or LaTeX file is checked only if it has a klproof header
+                if file.name.endswith(SUFFIX) or looks_like_document(str(file), data):
+                    sources.append((str(file), data))
+            if len(sources) == before and not unreadable and not any(p.name.endswith(SUFFIX) for p in found):
                 problems.append((str(path), f"{shown}:1: no derivation files (*{SUFFIX}) in this folder"
-                                            "\n  hint: name derivation files *.toml, or pass the files themselves"))
-            candidates = found
-        elif path.exists() or path.is_symlink():
-            candidates = [path]
-        else:
+                                            "\n  hint: name derivation files *.toml (a Markdown or LaTeX document "
+                                            "needs a klproof header), or pass the files themselves"))
+            continue
+        if not (path.exists() or path.is_symlink()):
             problems.append((str(path), f"{shown}:1: no such file or folder{hint}"))
             continue
-        for file in candidates:
-            try:
-                sources.append((str(file), read_source(str(file))))
-            except KlproofError as exc:
-                problems.append((str(file), exc.render()))
+        try:
+            sources.append((str(path), read_source(str(path))))
+        except KlproofError as exc:
+            problems.append((str(path), exc.render()))
     return sources, problems
 
 
@@ -404,9 +417,9 @@ def check(
     if output is not None and not _is_stdout(output):
         _refuse_output(output, [path for path, _ in sources])
     if derivations_only:
-        from klproof.discover import looks_like_derivation
+        from klproof.discover import looks_checkable
 
-        sources = [(path, data) for path, data in sources if looks_like_derivation(data)]
+        sources = [(path, data) for path, data in sources if looks_checkable(path, data)]
     options = Options(timeout=timeout, numeric=numeric, cross_check=cross_check, seed=seed)
     store = None
     if cache:

@@ -3,7 +3,8 @@
 Registered through the `pytest11` entry point `klproof`, so it is active
 wherever klproof is installed (`-p no:klproof` turns it off). It collects
 `*.toml` files that are derivations (they have a `[[chain]]` table; other TOML
-files such as pyproject.toml are left alone) and yields one item per step. The
+files such as pyproject.toml are left alone) and Markdown and LaTeX documents
+with a klproof header, and yields one item per step. The
 file is read in a worker under klproof's time and memory limits (a hostile
 file cannot hang collection), and the steps of a file are checked together, in
 worker processes with the same limits and through the verdict cache, when the
@@ -20,20 +21,22 @@ from pathlib import Path
 
 import pytest
 
-from klproof.discover import SNIFF_BYTES
+from klproof.discover import SNIFF_BYTES, is_document, looks_like_document
 from klproof.discover import looks_like_derivation as _has_chain
 
 
 def looks_like_derivation(path: Path) -> bool:
-    """A .toml file with a [[chain]] table (read only its beginning; never pyproject.toml)."""
-    if path.suffix != ".toml" or path.name == "pyproject.toml" or not path.is_file():
+    """A .toml file with a [[chain]] table, or a Markdown or LaTeX document with a klproof header
+    (read only its beginning; never pyproject.toml)."""
+    document = is_document(str(path))
+    if (path.suffix != ".toml" and not document) or path.name == "pyproject.toml" or not path.is_file():
         return False  # not a regular file (a FIFO would block collection)
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
     except OSError:
         return False
-    return _has_chain(head)
+    return looks_like_document(str(path), head) if document else _has_chain(head)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -16,6 +16,9 @@ import pytest
 from conftest import ROOT, klproof_command, run_cli
 from proctree import alive, descendants
 from test_formats import run_in_terminal
+from test_hostile_runtime import NEVER_ENDING_READER
+
+NEVER_ENDING_ZZ = NEVER_ENDING_READER.replace('startswith("slow")', 'startswith("zz_slow")')
 
 SLOW = "(x + y + z + 1)**80"  # expanding it takes minutes; the parser allows exponents up to 1000
 
@@ -50,15 +53,8 @@ def test_a_slow_step_times_out_while_the_others_pass(tmp_path):
 
 # -- a killed run: no worker outlives it, the cache stays whole, a rerun agrees -------------------------
 
-TOWER = "{{{10^{999}}^{999}}^{999}}"  # a LaTeX number tower: reading it never ends
-
-
-def _slow_file(kind: str) -> str:
-    if kind == "slow step":
-        return "\n".join(['title = "slow"', "[symbols]", 'x = "real"', 'y = "real"', 'z = "real"', "",
-                          "[[chain]]", f'start = "{SLOW}"', "[[chain.step]]", 'expr = "(x + y + z + 2)**80 - 1"', ""])
-    return "\n".join(['title = "tower"', "[symbols]", 'x = "real"', "", "[[chain]]", "latex = 'x = x'",
-                      "[[chain.step]]", f"latex = '= {TOWER}'", ""])
+SLOW_FILE = "\n".join(['title = "slow"', "[symbols]", 'x = "real"', 'y = "real"', 'z = "real"', "",
+                       "[[chain]]", f'start = "{SLOW}"', "[[chain.step]]", 'expr = "(x + y + z + 2)**80 - 1"', ""])
 
 
 def _statuses(folder, *args):
@@ -72,9 +68,11 @@ def _statuses(folder, *args):
 def test_sigkill_mid_run_leaves_no_worker_and_a_whole_cache(tmp_path, kind, jobs):
     for path in (ROOT / "proofs").glob("*.toml"):
         shutil.copy(path, tmp_path / path.name)
-    (tmp_path / "zz_slow.toml").write_text(_slow_file(kind))
+    (tmp_path / "zz_slow.toml").write_text(SLOW_FILE)
     cache = tmp_path / "cache"
-    process = subprocess.Popen([*klproof_command(), "check", "-j", jobs, "--timeout", "60", "--cache-dir",
+    # "slow read": the real CLI with a reader that never ends on zz_slow.toml (test_hostile_runtime.py)
+    entry = [*klproof_command()] if kind == "slow step" else [sys.executable, "-c", NEVER_ENDING_ZZ]
+    process = subprocess.Popen([*entry, "check", "-j", jobs, "--timeout", "60", "--cache-dir",
                                 str(cache), "."], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 90

@@ -38,6 +38,10 @@ class _TryRepo:
         (self.repo / "pyproject.toml").write_text(PYPROJECT)
         (self.repo / "notes.txt").write_text("not toml\n")
         (self.repo / "config.toml").write_text('[tool]\nkey = "a TOML file that is not a derivation"\n')
+        # documents: one with a klproof header and a refuted step, one Markdown file that is not klproof's
+        (self.repo / "notes.md").write_text('+++\ntitle = "notes"\n[symbols]\na = "real"\nb = "real"\n+++\n'
+                                            "# Notes\n\n$$ (a + b)^2 = a^2 + 2ab + b^2 $$\n\n$$ = a^2 + b^2 $$\n")
+        (self.repo / "README.md").write_text("# readme\n\n$$ x = \\foo $$\n")
         # File names that look like options (issue 12.3): without `--` the first overwrote pyproject.toml
         # with the report and the second aborted the hook.
         for name in INJECTED:
@@ -47,7 +51,7 @@ class _TryRepo:
                "GIT_COMMITTER_EMAIL": "t@t", "PRE_COMMIT_COLOR": "never"}
         env.pop("PYTHONPATH", None)
         script = (f"git init -q && git add -A && git commit -qm init && "
-                  f"'{PRE_COMMIT}' try-repo '{ROOT}' klproof --all-files --color never")
+                  f"'{PRE_COMMIT}' try-repo '{ROOT}' --all-files --color never")  # every hook: klproof, klproof-documents
         self.process = subprocess.Popen(["bash", "-c", script], cwd=self.repo, env=env, text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         atexit.register(self.cleanup)
@@ -74,7 +78,7 @@ def test_pre_commit_hook_checks_derivations_and_fails_on_a_refuted_step():
     assert code == 1, output[-3000:]
     assert "bad.toml:" in output and "refuted" in output, output[-3000:]
     assert "good.toml" in output, output[-3000:]
-    report = output.split("klproof....")[-1]
+    report = output.split("klproof....")[-1].split("klproof (documents)")[0]
     assert not re.search(r"(?m)^(pyproject|config)\.toml", report), "only derivations are checked"
     assert "5 files, 5 steps" in report and "4 proved, 1 refuted" in report
     for name in INJECTED:  # checked as files, not read as options
@@ -82,9 +86,13 @@ def test_pre_commit_hook_checks_derivations_and_fails_on_a_refuted_step():
     assert (RUN.repo / "pyproject.toml").read_text() == PYPROJECT, "a file name was taken for --output"
     assert not list(RUN.repo.glob("*.json")) and "{" not in report.split("\n")[1], "a file name was taken for --format"
     assert "- exit code: 1" in output
+    documents = output.split("klproof (documents)")[-1]
+    assert "notes.md:11" in documents and "refuted" in documents, documents[-3000:]
+    assert "README" not in documents and "1 file, 2 steps: 1 proved, 1 refuted" in documents, documents[-3000:]
 
 
 def test_hook_manifest_is_what_the_readme_promises():
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: klproof" in text and "entry: klproof check" in text and "language: python" in text
     assert "types: [toml]" in text and "files: " in text and "args: [--derivations-only, --]" in text
+    assert "id: klproof-documents" in text and "types_or: [markdown, tex]" in text

@@ -70,7 +70,7 @@ def test_the_readme_test_command_is_the_one_ci_runs():
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip()]
     assert ci[-1] in shell_commands() and ci[-1] == ".venv/bin/python -m pytest -q"
     setup = shell_commands()[:3]
-    assert setup == ["python3 -m venv .venv", ".venv/bin/pip install -e '.[test]'", ".venv/bin/klproof check proofs"]
+    assert setup == ["python3 -m venv .venv", ".venv/bin/pip install -e '.[test]'", ".venv/bin/klproof check -- proofs"]
 
 
 def test_the_ci_snippets_are_valid_and_their_commands_run(tmp_path):

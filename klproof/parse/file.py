@@ -325,10 +325,18 @@ def read_derivation(path: str, data: bytes) -> Derivation:
     except (RecursionError, MemoryError):
         raise ParseError("not valid TOML: the file is nested too deeply to read", top,
                          "derivation files need at most two levels") from None
+    return build_derivation(path, doc, pos)
+
+
+def build_derivation(path: str, doc: dict, positions) -> Derivation:
+    """A Derivation from a TOML-shaped dict. `positions` answers where each value is in the source:
+    `key(table, key, default) -> (line, col)`, `locator(table, key, text) -> (i -> (line, col)) | None`,
+    and `chains` / `steps` (the line of each chain and step). Documents (parse/document.py) pass their own."""
     try:
-        return _Builder(path, doc, pos).build()
+        return _Builder(path, doc, positions).build()
     except RecursionError:
-        raise ParseError("an expression is nested too deeply to read", top, "split the step into smaller steps") from None
+        raise ParseError("an expression is nested too deeply to read", Span(path, 1),
+                         "split the step into smaller steps") from None
 
 
 MAX_KEY_PARTS = 32  # dotted parts of one TOML key or table name (tomllib is quadratic in them)

@@ -150,30 +150,34 @@ def _token_latex(token: str) -> str:
 
 
 def _math_span(tokens: list[str], kinds: list[str], lo: int, hi: int) -> tuple[int, int] | None:
-    """The run tokens[lo:hi] trimmed of spaces, commas and unmatched brackets at its ends; None if that
-    leaves nothing balanced with a formula in it."""
-    while True:
+    """The run tokens[lo:hi] trimmed of spaces, commas, dangling operators and unmatched brackets at its
+    ends; None if that leaves nothing properly nested with a formula in it."""
+    while lo < hi:
         while lo < hi and (kinds[lo] == "space" or tokens[lo] in (",", ")", "]", "*", "/", "=", "+", "|", "||")):
             lo += 1
         while hi > lo and (kinds[hi - 1] == "space" or tokens[hi - 1] in (",", "(", "[", "-", "+", "*", "/", "=")):
             hi -= 1
-        depth, low = 0, 0
-        for token in tokens[lo:hi]:
-            depth += (token in ("(", "[")) - (token in (")", "]"))
-            low = min(low, depth)
-        if low < 0 and tokens[lo] not in ("(", "["):  # a closing bracket too many: the text's own
-            hi = lo + next(k for k in range(hi - lo) if _depth(tokens[lo:lo + k + 1]) < 0)
-            continue
-        if depth > 0 and tokens[lo] in ("(", "["):  # an opening bracket too many at the start
+        if _nested(tokens[lo:hi]):
+            return (lo, hi) if any(k == "math" for k in kinds[lo:hi]) else None
+        if tokens[lo] in ("(", "["):  # an opening bracket too many at the start
             lo += 1
-            continue
-        if depth != 0 or low < 0:
+        elif tokens[hi - 1] in (")", "]"):  # a closing one too many at the end
+            hi -= 1
+        else:
             return None
-        return (lo, hi) if any(k == "math" for k in kinds[lo:hi]) else None
+    return None
 
 
-def _depth(tokens: list[str]) -> int:
-    return sum((t in ("(", "[")) - (t in (")", "]")) for t in tokens)
+def _nested(tokens: list[str]) -> bool:
+    """Whether the brackets among `tokens` open and close in order, each with its own kind."""
+    stack: list[str] = []
+    for token in tokens:
+        if token in ("(", "["):
+            stack.append(")" if token == "(" else "]")
+        elif token in (")", "]"):
+            if not stack or stack.pop() != token:
+                return False
+    return not stack
 
 
 def title_pieces(text: str) -> list[tuple[bool, str]]:
