@@ -139,9 +139,9 @@ def test_a_name_given_to_an_expression_is_a_definition_not_a_claim(line, checked
 
 
 def test_an_unknown_justification_is_that_lines_error():
-    text = HEADER + "$$\n\\begin{aligned}\n(x+y)^2 &= (x+y)(x+y) \\\\ % by: Jensen\n&= x^2 + 2xy + y^2\n\\end{aligned}\n$$\n"
+    text = HEADER + "$$\n\\begin{aligned}\n(x+y)^2 &= (x+y)(x+y) \\\\ % by: Stirling\n&= x^2 + 2xy + y^2\n\\end{aligned}\n$$\n"
     steps, errors = steps_of(text)
-    assert [e[:2] for e in errors] == [(H + 3, 26)] and "unknown justification 'Jensen'" in errors[0][2]
+    assert [e[:2] for e in errors] == [(H + 3, 26)] and "unknown justification 'Stirling'" in errors[0][2]
     assert steps == [(H + 4, 4, "x^2 + 2xy + y^2", "")]  # its expression was read: the next line goes on from it
 
 
@@ -153,7 +153,7 @@ def test_an_unknown_justification_is_that_lines_error():
     ("The log of the density is", None),  # a rule's name without 'by', 'using', ...: not a justification
     ("with the log of the density", None),  # 'log' alone is a word of the sentence, not a rule named
     ("by linearity", "linearity"), ("using Bayes", "Bayes"),
-    ("by Jensen's inequality", None),  # not a rule klproof knows: no justification, the step is still checked
+    ("by Jensen's inequality", "Jensen's inequality"), ("by Stirling's formula", None),  # an unknown rule: no justification
 ])
 def test_a_rule_named_in_the_sentence_before_a_step(sentence, rule):
     found = prose_rule(sentence)
