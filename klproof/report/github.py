@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from klproof.errors import clean
 from klproof.report.text import beyond_stated, error_location, explanation_lines, headline, summary_line
-from klproof.verdict import Report, Status, Verdict
+from klproof.verdict import Reason, Report, Status, Verdict
 
 
 def escape_data(text: str) -> str:
@@ -40,7 +40,7 @@ def _annotation(verdict: Verdict, report: Report) -> str | None:
     return command(kind, "\n".join([headline(verdict), *explanation_lines(verdict)[1:]]),
                    file=info.path, line=info.line, col=info.col,
                    title=f"klproof: step {info.number} {verdict.status.value}"
-                         + (" (timeout)" if verdict.method == "timeout" else "")
+                         + (" (timeout)" if verdict.reason is Reason.TIMEOUT else "")
                          + (" beyond its stated justification" if verdict.justification_insufficient else ""))
 
 

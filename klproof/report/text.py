@@ -54,7 +54,7 @@ def headline(verdict: Verdict) -> str:
     """One line: what happened to the step, e.g. 'step 15 refuted: the sign of ... is wrong'."""
     info = verdict.step
     text = f"step {info.number} {verdict.status.value}"
-    if verdict.status is Status.UNKNOWN and verdict.method == "timeout":
+    if verdict.reason is Reason.TIMEOUT:
         text += " (timeout)"
     if verdict.diagnosis:
         text += f": {_one_line(verdict.diagnosis)}"
