@@ -14,7 +14,8 @@ the symbolic engine; each step of an edited file is looked up by its worker.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from klproof.check.decide import Options
 from klproof.errors import KlproofError
@@ -60,7 +61,7 @@ def parse_sources(sources: list[tuple[str, bytes]]) -> list[Derivation | Klproof
 
 def check_sources(sources: list[tuple[str, bytes]], options: Options | None = None, jobs: int = 0,
                   on_done: Callable[[Verdict], None] | None = None,
-                  cache: "VerdictCache | None" = None,
+                  cache: VerdictCache | None = None,
                   on_parsed: Callable[[int], None] | None = None,
                   only: dict[int, frozenset[int]] | None = None) -> Report:
     """Read and check every source in worker processes (jobs 0: chosen from the amount of work).
@@ -84,7 +85,7 @@ def check_sources(sources: list[tuple[str, bytes]], options: Options | None = No
         results = run_files([sources[i] for i in todo], options, jobs=jobs, cache=cache, on_parsed=on_parsed,
                             on_done=on_done, only=selection)
     checked = {}
-    for i, result in zip(todo, results):
+    for i, result in zip(todo, results, strict=True):
         path, data = sources[i]
         if result.error:
             checked[i] = FileReport(path=path, error=result.error)

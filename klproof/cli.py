@@ -11,7 +11,6 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -50,7 +49,7 @@ def _console_to_text(renderable) -> str:
     return console.export_text(styles=False)
 
 
-def _fail(message: str) -> "typer.Exit":
+def _fail(message: str) -> typer.Exit:
     """Print `message` (escaped: it may quote file names and file text) and return the usage exit."""
     from rich.text import Text
 
@@ -314,7 +313,7 @@ def new(
 
 @app.command()
 def rules(
-    name: Optional[str] = typer.Argument(None, help="A rule's name or alias; without it, every rule."),
+    name: str | None = typer.Argument(None, help="A rule's name or alias; without it, every rule."),
     markdown: bool = typer.Option(False, "--markdown", help="The README's rule table (Markdown)."),
 ) -> None:
     """List the rules a step's `by` may name: aliases, what each says, its side conditions."""
@@ -386,11 +385,11 @@ def explain(
 
 @app.command()
 def check(
-    paths: List[Path] = typer.Argument(..., help="Derivation files (*.toml) or folders to search for them."),
+    paths: list[Path] = typer.Argument(..., help="Derivation files (*.toml) or folders to search for them."),
     format: Format = typer.Option(Format.terminal, "--format", "-f",
                                   help="Report format: terminal, json, junit (JUnit XML), github (workflow annotations) "
                                        "or sarif (GitHub code scanning)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o",
+    output: Path | None = typer.Option(None, "--output", "-o",
                                           help="Write the --format report to this file ('-': standard output); "
                                                "the terminal report still goes to the screen."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step; a step over it is 'unknown (timeout)'."),
@@ -480,7 +479,7 @@ def export(
     standalone: bool = typer.Option(False, "--standalone", help="LaTeX: a complete document that compiles with pdflatex."),
     tags: bool = typer.Option(False, "--tags", help="LaTeX: number the steps (align with \\tag) instead of align*."),
     marks: bool = typer.Option(False, "--marks", help="Show a check mark after every proved step."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o",
+    output: Path | None = typer.Option(None, "--output", "-o",
                                           help="Write to this file instead of standard output ('-': standard output)."),
     allow_unverified: bool = typer.Option(False, "--allow-unverified", help="Export even if some step is not proved; such steps are marked."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step."),

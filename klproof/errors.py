@@ -39,7 +39,7 @@ class KlproofError(Exception):
             text += f"\n  hint: {self.hint}"
         return text
 
-    def at(self, span: Span) -> "KlproofError":
+    def at(self, span: Span) -> KlproofError:
         """The same error placed at `span` if it has no place yet."""
         if self.span is None:
             self.span = span

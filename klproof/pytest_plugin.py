@@ -101,7 +101,7 @@ class DerivationFile(pytest.File):
         for step in steps:
             yield StepItem.from_parent(self, name=f"step {step.number} (line {step.line})", step=step)
 
-    def verdict_for(self, item: "StepItem"):
+    def verdict_for(self, item: StepItem):
         """The item's verdict; the first call checks every selected step of this file together."""
         if getattr(self, "_verdicts", None) is None:
             selected = {i.step.number for i in self.session.items if isinstance(i, StepItem) and i.parent is self}

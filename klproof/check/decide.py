@@ -136,6 +136,7 @@ def _clip(text: str, limit: int = 200) -> str:
 def unreadable_verdict(step: Step) -> Verdict:
     """A step that cannot be read is that step's error, at its own line; the others are still checked."""
     error = step.error
+    assert error is not None
     return Verdict(step_info(step), Status.ERROR, "unreadable", detail=error.message, reason=Reason.UNREADABLE,
                    hint=error.hint)
 

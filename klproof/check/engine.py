@@ -128,6 +128,7 @@ def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True, f
     Each stage starts again from the difference: a restricted stage may leave it in a form that a
     later rule no longer recognises (the normal density expanded inside E(f, N), say)."""
     claim = step.claim
+    assert claim is not None, "an unreadable step is never proved (decide.check_step)"
     lhs = claim.lhs
     fired: list[str] = []
     if isinstance(claim, Identity) and step.substitution is not None:

@@ -8,7 +8,7 @@ that cannot justify itself leaves the expression alone; it never guesses.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sympy as sp
 

@@ -32,7 +32,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from klproof.check.decide import Options, check_step, crash_verdict, timeout_verdict
 from klproof.errors import show
@@ -116,7 +117,7 @@ class FileResult:
 
 
 def _serve(conn: Connection, others: list[Connection], parent_pid: int, options: Options,
-           sources: list[tuple[str, bytes]], cache: "VerdictCache | None") -> None:
+           sources: list[tuple[str, bytes]], cache: VerdictCache | None) -> None:
     """A worker's loop: a task is (file index, first step to check, step numbers to check or None)."""
     for other in others:  # pipe ends of the parent and of other workers: holding them would hide EOFs
         try:
@@ -174,7 +175,7 @@ def _read(path: str, data: bytes, cap: str):
     return parsed
 
 
-def _check(step, options: Options, cap: str, cache: "VerdictCache | None") -> Verdict:
+def _check(step, options: Options, cap: str, cache: VerdictCache | None) -> Verdict:
     started = time.perf_counter()
     if cache is not None and step.error is None:  # an unreadable step is its error: nothing to look up
         try:
@@ -233,7 +234,7 @@ def default_jobs(sources: list[tuple[str, bytes]] | None = None) -> int:
 
 
 def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
-              cache: "VerdictCache | None" = None,
+              cache: VerdictCache | None = None,
               on_parsed: Callable[[int], None] | None = None,
               on_done: Callable[[Verdict], None] | None = None,
               only: dict[int, frozenset[int]] | None = None) -> list[FileResult]:
@@ -246,8 +247,8 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
     # Imported before forking, once, so that no worker imports them again (SymPy alone is ~0.3 s).
     import sympy  # noqa: F401
 
-    import klproof.check.engine  # noqa: F401
-    import klproof.check.numeric  # noqa: F401
+    import klproof.check.engine
+    import klproof.check.numeric
     import klproof.parse.file  # noqa: F401
 
     context = multiprocessing.get_context("fork")

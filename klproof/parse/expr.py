@@ -15,7 +15,8 @@ import re
 import unicodedata
 import warnings
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import sympy as sp
 from sympy.core.symbol import Str
@@ -181,7 +182,7 @@ def expanded_size(expr: sp.Basic, scope: Scope) -> tuple[int, dict]:
             size, occurs = scope.expanded[e.name]
             params = scope.definitions[e.name].variables
             occ: dict = {s: n for s, n in occurs.items() if s not in params}
-            for param, arg in zip(params, e.args[2].args):
+            for param, arg in zip(params, e.args[2].args, strict=True):
                 times = occurs.get(param, 0)
                 if not times:
                     continue
@@ -324,7 +325,7 @@ class _Translator:
         spine = []  # a + b + c + ... is read along its left spine, without recursion
         while _is_chain(node) and _is_chain(node.left):
             spine.append(node)
-            node = node.left
+            node = node.left  # type: ignore[assignment]  # _is_chain says it is a BinOp
         value = self._binary(node, self.expr(node.left))
         for outer in reversed(spine):
             value = self._binary(outer, value)
@@ -344,7 +345,9 @@ class _Translator:
             return self._power(node, left, right)
         if op is ast.Div and right == 0:
             raise self.error(node, "division by zero", "the denominator is zero for every value of the symbols")
-        return self.checked(node, _ARITHMETIC[op](left, right))
+        combine = _ARITHMETIC[op]
+        assert combine is not None  # only ** has no entry, and it is handled above
+        return self.checked(node, combine(left, right))
 
     def _power(self, node: ast.BinOp, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
         why = B.power_problem(base, exponent)
@@ -633,7 +636,7 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "tr": (_matrix_fn(C.Trace), (1,)),
     "det": (_matrix_fn(C.Det), (1,)),
     "dot": (_dot, (3,)),
-    **{cls.syntax: (_finite_density(cls), (max(cls.nargs),)) for cls in C.FINITE_DENSITIES},
+    **{cls.syntax: (_finite_density(cls), (cls.arity,)) for cls in C.FINITE_DENSITIES},
 }
 
 BUILTIN_USAGE = {

@@ -539,7 +539,7 @@ class _Builder:
             # preconditions on the arguments (klproof.vocabulary.definitions).
             variables = tuple(sp.Dummy(p, **domain_of(self.scope.symbols[p])) for p in params)
             self.scope.defining, self.scope.later_definitions = name, tuple(n for n in names[index + 1:] if n)
-            self.scope.bound = dict(zip(params, variables))
+            self.scope.bound = dict(zip(params, variables, strict=True))
             try:
                 expr = parse_expression(body, self.scope, span, allow_equation=False,
                                         locate=self._locate(("definitions",), head, body))
@@ -729,7 +729,7 @@ class _Builder:
             return self._claim(step, table, header_line, number, chain_title, current, current_text, previous_eq,
                                key, span, value)
         except ParseError as exc:
-            exc.value = value  # type: ignore[attr-defined] - the next step may still continue from it
+            exc.value = value  # type: ignore[attr-defined]  # the next step may still continue from it
             raise
 
     def _claim(self, step, table: tuple, header_line: int, number: int, chain_title: str, current,

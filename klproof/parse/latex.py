@@ -981,8 +981,8 @@ class _Parser:
         if variable is None:
             raise self.error(f"\\mathrm{{{word}}}(...) does not say which variable it is a mass function of",
                              f"write \\mathrm{{{word}}}(x; p), or x \\sim \\mathrm{{{word}}}(p) in a subscript", tok=t)
-        if len(args) + 1 != max(cls.nargs):
-            raise self.error(f"\\mathrm{{{word}}} takes {max(cls.nargs) - 1} parameter(s), got {len(args)}", tok=t)
+        if len(args) + 1 != cls.arity:
+            raise self.error(f"\\mathrm{{{word}}} takes {cls.arity - 1} parameter(s), got {len(args)}", tok=t)
         return cls(variable, *args)
 
     def normal_variable(self) -> sp.Expr:
@@ -1031,7 +1031,7 @@ class _Parser:
         value, _ = self.primary()
         var = C.density_variable(value)
         if var is None:
-            raise self.error(f"'{self.text[t.pos:self.tok.pos].strip()}' is not a density", 
+            raise self.error(f"'{self.text[t.pos:self.tok.pos].strip()}' is not a density",
                              "use a declared distribution such as Q(z \\mid X), \\mathcal{N}(x; \\mu, \\sigma^2) or \\prod ...", tok=t)
         return value, var
 

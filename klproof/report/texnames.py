@@ -197,7 +197,7 @@ def title_pieces(text: str) -> list[tuple[bool, str]]:
                     in_math[m] = True
             start = end + 1
     pieces: list[tuple[bool, str]] = []
-    for token, math in zip(tokens, in_math):
+    for token, math in zip(tokens, in_math, strict=True):
         shown = _token_latex(token) if math else token
         if pieces and pieces[-1][0] == math:
             if math and pieces[-1][1][-1:].isalpha() and shown[:1].isalpha():

@@ -18,5 +18,5 @@ VOCABULARY = (Normal, NormalDiag, Bernoulli, Prob, Expectation, KL, LatentSum, T
 FINITE_DENSITIES = (Bernoulli,)
 
 
-__all__ = ["Bernoulli", "FINITE_DENSITIES", "Defined", "DefinitionBody", "Det", "Diag", "Dot", "Expectation", "KL", "LatentSum", "Normal", "NormalDiag", "Prob",
-           "Trace", "VOCABULARY", "density_variable"]
+__all__ = ["FINITE_DENSITIES", "KL", "VOCABULARY", "Bernoulli", "Defined", "DefinitionBody", "Det", "Diag", "Dot",
+           "Expectation", "LatentSum", "Normal", "NormalDiag", "Prob", "Trace", "density_variable"]

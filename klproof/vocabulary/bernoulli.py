@@ -13,6 +13,8 @@ printer hooks) and how each reader spells it:
 from __future__ import annotations
 
 import sympy as sp
+from typing import ClassVar
+
 from sympy.core.function import Function
 
 
@@ -20,9 +22,9 @@ class Bernoulli(Function):
     """The Bernoulli mass function in x with success probability p. Arguments: (x, p)."""
 
     nargs = 2
-    syntax = "Bernoulli"  # the expression reader's name
+    arity = 2  # as the readers count arguments    syntax = "Bernoulli"  # the expression reader's name
     latex_names = ("Bern", "Bernoulli")  # \mathrm{Bern}(x; p)
-    domain = {"integer": True, "nonnegative": True}  # of its variable, when a binder takes it over
+    domain: ClassVar[dict] = {"integer": True, "nonnegative": True}  # of its variable, when a binder takes it over
     support = (0, 1)
 
     @classmethod

@@ -22,7 +22,7 @@ replacement can be captured. `canonical` then restores the canonical names.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sympy as sp
 from sympy.concrete.expr_with_limits import ExprWithLimits
@@ -58,10 +58,12 @@ class Binder:
     binds: tuple[int, tuple[int, ...]] = (0, ())
     index_range: tuple[int, int] | None = None  # positions of (a, b) when the variable is an index j = a..b
 
+    args: tuple  # SymPy's arguments, set by the Function this is mixed into
+
     @property
-    def free_symbols(self):  # type: ignore[override]
+    def free_symbols(self):
         var_at, scoped = self.binds
-        args = self.args  # type: ignore[attr-defined]
+        args = self.args
         inner: set = set()
         outer: set = set()
         for i, arg in enumerate(args):
@@ -72,7 +74,7 @@ class Binder:
 
 
 def _rebuild(e: sp.Basic, args: list) -> sp.Basic:
-    if all(a is b for a, b in zip(args, e.args)):
+    if all(a is b for a, b in zip(args, e.args, strict=True)):
         return e
     return e.func(*args)
 

@@ -60,7 +60,7 @@ class Defined(Function):
 
     def unmet_precondition(self) -> str | None:
         """Why the body may not replace this application (an argument not provably in its domain), or None."""
-        for param, arg in zip(self.args[1].variables, self.args[2]):
+        for param, arg in zip(self.args[1].variables, self.args[2], strict=True):
             for key, value in domain_of(param).items():
                 if value and getattr(arg, f"is_{key}", None) is not True:
                     return f"{self.name}: the argument {arg} is not provably {key} (parameter {param.name} is declared {key})"
@@ -71,7 +71,7 @@ class Defined(Function):
         if self.unmet_precondition() is not None:
             return None
         body = self.args[1]
-        return subst(body.expr, dict(zip(body.variables, self.args[2])))
+        return subst(body.expr, dict(zip(body.variables, self.args[2], strict=True)))
 
     def _eval_evalf(self, prec):
         body = self.expand_definition()

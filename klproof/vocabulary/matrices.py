@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sympy as sp
 from sympy.core.function import Function
 
 from klproof.vocabulary.binders import Binder
