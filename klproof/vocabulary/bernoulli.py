@@ -22,7 +22,8 @@ class Bernoulli(Function):
     """The Bernoulli mass function in x with success probability p. Arguments: (x, p)."""
 
     nargs = 2
-    arity = 2  # as the readers count arguments    syntax = "Bernoulli"  # the expression reader's name
+    arity = 2  # as the readers count arguments
+    syntax = "Bernoulli"  # the expression reader's name
     latex_names = ("Bern", "Bernoulli")  # \mathrm{Bern}(x; p)
     domain: ClassVar[dict] = {"integer": True, "nonnegative": True}  # of its variable, when a binder takes it over
     support = (0, 1)
