@@ -115,9 +115,9 @@ class DerivationFile(pytest.File):
             options = Options(timeout=options.timeout, seed=seed)
         cache = None
         if not config.getoption("klproof_no_cache"):
-            from klproof.check.cache import DEFAULT_DIR, VerdictCache
+            from klproof.check.cache import VerdictCache, default_directory
 
-            cache = VerdictCache(config.rootpath / DEFAULT_DIR)
+            cache = VerdictCache(default_directory(config.rootpath))
         jobs = config.getoption("klproof_jobs") or default_jobs()
         return check_steps(steps, options, jobs=jobs, cache=cache)
 

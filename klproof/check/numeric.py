@@ -250,9 +250,11 @@ def compare(lhs, rhs, world: World, digits: int) -> Comparison:
     scale = max(abs(left), abs(right))
     relative = abs(diff) / scale if scale else mpmath.mpf(0)
     quad_error = trace.quadrature_error / scale if scale else trace.quadrature_error
-    # What the arithmetic cannot resolve: rounding after the lost digits, and the quadrature's bound.
+    # What the arithmetic cannot resolve: rounding after the lost digits, and the quadrature's bound
+    # (a hundredfold for a refutation: the bound is an estimate, the witness must stand far above it).
     lost = min(dps, trace.cancelled)
-    noise = max(mpmath.mpf(10) ** (-(dps - lost - 5)), 100 * quad_error)
+    rounding = mpmath.mpf(10) ** (-(dps - lost - 5))
+    noise = max(rounding, 100 * quad_error)
     wanted = digits // 2 if trace.quadrature else digits
 
     def result(status, digits_):
@@ -267,7 +269,7 @@ def compare(lhs, rhs, world: World, digits: int) -> Comparison:
             certified = int(min(digits, float(-mpmath.log10(noise / relative))))
             return result("nonzero", max(certified, 1))
         return result("unsure", 0)
-    agreed = float(-mpmath.log10(max(relative, noise)))
+    agreed = float(-mpmath.log10(max(relative, rounding, quad_error)))
     if agreed >= wanted and need <= dps:
         return result("zero", int(min(agreed, dps)))
     return result("unsure", int(max(agreed, 0)))

@@ -31,6 +31,7 @@ from typing import Callable
 import mpmath
 import sympy as sp
 from mpmath.calculus.quadrature import GaussLegendre
+from mpmath.libmp.libhyper import NoConvergence
 
 from klproof import vocabulary as C
 
@@ -464,17 +465,45 @@ class Evaluator:
                 except (NotEvaluable, Undefined, KeyError):
                     continue
         for n in f.atoms(sp.exp):
-            try:
-                a, b, _ = sp.Poly(n.args[0], x).all_coeffs()
-                a, b = real(self.compile(a)(env)), real(self.compile(b)(env))
-            except (sp.PolynomialError, ValueError, NotEvaluable, Undefined, KeyError):
-                continue
-            if a < 0:
-                centres.append((-b / (2 * a), 1 / mpmath.sqrt(-2 * a)))
+            centre = self._peak(n.args[0], x, env)
+            if centre is not None:
+                centres.append(centre)
         centres = [(m, s) for m, s in centres if s > 0]
         if not centres:
             self.trace.unlocated = True
         return centres or [(mpmath.mpf(0), mpmath.mpf(1))]
+
+    def _peak(self, exponent: sp.Expr, x, env) -> tuple | None:
+        """(where, width) of exp(P(x)) for a polynomial P of even degree with a negative leading
+        coefficient: the highest maximum of P, and the width its curvature (or leading term) gives."""
+        try:
+            poly = sp.Poly(exponent, x)
+        except sp.PolynomialError:
+            return None
+        degree = poly.degree()
+        if degree < 2 or degree % 2 or degree > 12:
+            return None
+        try:
+            coeffs = [real(self.compile(c)(env)) for c in poly.all_coeffs()]
+        except (NotEvaluable, Undefined, KeyError):
+            return None
+        if not coeffs[0] < 0:
+            return None
+        value = lambda t: mpmath.polyval(coeffs, t)  # noqa: E731
+        slope = [c * (degree - i) for i, c in enumerate(coeffs[:-1])]
+        curve = [c * (degree - 1 - i) for i, c in enumerate(slope[:-1])]
+        try:
+            with mpmath.workdps(15):  # a location, not a value: double precision is plenty
+                roots = [+r.real for r in mpmath.polyroots(slope, maxsteps=100, extraprec=40)
+                         if abs(r.imag) <= mpmath.mpf(10) ** -3 * (1 + abs(r))]
+        except NoConvergence:
+            return None
+        if not roots:
+            return None
+        top = max(roots, key=value)
+        bend = mpmath.polyval(curve, top)
+        width = 1 / mpmath.sqrt(-2 * bend) if bend < 0 else abs(coeffs[0]) ** (-mpmath.mpf(1) / degree)
+        return top, width
 
     def _kinks(self, f: sp.Expr, x, env) -> list:
         """Where an |a x + b| inside f turns: the integrand is not smooth there, quadrature must split."""
