@@ -74,6 +74,10 @@ def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
         evidence: NumericEvidence = numeric.evidence
         detail = (f"not proved symbolically; both sides agree at {evidence.points} points to "
                   f"{evidence.digits} digits (seed {evidence.seed})")
+        if evidence.scales:
+            detail += (f"; values {evidence.scales}"
+                       + (f", {evidence.complex_points} complex" if evidence.complex_points else "")
+                       + f"; largest relative difference {evidence.margin}")
         return Verdict(info, Status.NUMERIC, "numeric evidence", attempt.rules, detail, seconds, evidence=evidence)
     reason = "the rewrites did not close it"
     if numeric is not None and numeric.reason:

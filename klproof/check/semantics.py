@@ -35,6 +35,7 @@ from mpmath.libmp.libhyper import NoConvergence
 
 from klproof import vocabulary as C
 
+MAX_EXPONENT = 10**8  # exp(t) for |t| beyond this is not computed: 10^(4e7) digits of exponent is a hang
 MAX_TERMS = 400  # a finite sum or product longer than this is not expanded
 MAX_DIMENSIONS = 1  # quadrature over a diagonal Gaussian of at most this many dimensions (cost: nodes**d)
 SCALE_POINTS = (2, 5, 9, 14)  # piece boundaries, in standard deviations from the mean
@@ -248,6 +249,8 @@ class Evaluator:
             b, x = base(env), exponent(env)
             if b == 0 and (not is_real(x) or real(x) <= 0):
                 raise Undefined("0 to a non-positive power")
+            if b != 0 and abs(x) * (1 + abs(mpmath.log(abs(b)))) > MAX_EXPONENT:
+                raise Undefined("a power too large to evaluate")
             return mpmath.power(b, x)
         return power
 
@@ -629,6 +632,16 @@ def _guarded(fn, parts) -> Compiled:
     return call
 
 
+def _bounded(fn):
+    """fn, refused where its argument's size would make the result's exponent astronomical."""
+    def call(x):
+        if abs(x) > MAX_EXPONENT:
+            raise Undefined(f"{fn.__name__} of an argument too large to evaluate")
+        return fn(x)
+    call.__name__ = getattr(fn, "__name__", "f")
+    return call
+
+
 def _log(x):
     if x == 0:
         raise Undefined("log of 0")
@@ -640,11 +653,13 @@ def _sign(x):
 
 
 _FUNCTIONS: dict[type, Callable] = {
-    sp.exp: mpmath.exp, sp.log: _log, sp.Abs: abs, sp.sin: mpmath.sin, sp.cos: mpmath.cos, sp.tan: mpmath.tan,
-    sp.asin: mpmath.asin, sp.acos: mpmath.acos, sp.atan: mpmath.atan, sp.sinh: mpmath.sinh,
-    sp.cosh: mpmath.cosh, sp.tanh: mpmath.tanh, sp.gamma: mpmath.gamma, sp.loggamma: mpmath.loggamma,
+    sp.exp: _bounded(mpmath.exp), sp.log: _log, sp.Abs: abs, sp.sin: _bounded(mpmath.sin), sp.cos: _bounded(mpmath.cos),
+    sp.tan: _bounded(mpmath.tan),
+    sp.asin: mpmath.asin, sp.acos: mpmath.acos, sp.atan: mpmath.atan, sp.sinh: _bounded(mpmath.sinh),
+    sp.cosh: _bounded(mpmath.cosh), sp.tanh: mpmath.tanh, sp.gamma: _bounded(mpmath.gamma),
+    sp.loggamma: _bounded(mpmath.loggamma),
     sp.erf: mpmath.erf, sp.erfc: mpmath.erfc, sp.sign: _sign, sp.re: mpmath.re, sp.im: mpmath.im,
-    sp.conjugate: mpmath.conj, sp.factorial: mpmath.factorial, sp.binomial: mpmath.binomial,
+    sp.conjugate: mpmath.conj, sp.factorial: _bounded(mpmath.factorial), sp.binomial: mpmath.binomial,
     sp.Max: lambda *a: max(real(v) for v in a), sp.Min: lambda *a: min(real(v) for v in a),
 }
 
