@@ -30,6 +30,8 @@ j = "integer"
 P = ["z", "X"]
 Q = ["z", "X"]
 R = ["n"]
+[definitions]
+"h(p)" = "log(p)"
 """
 
 # (start, expr, expected): "false" must not pass, "true" must not be refuted
@@ -75,6 +77,14 @@ ROWS = [
     # 3: log(xy) for real x, y: negative points are sampled
     ("log(x*y)", "log(x) + log(y)", "false"),
     ("log(p*q)", "log(p) + log(q)", "true"),
+    # a definition's argument outside its parameter's domain (p positive) leaves the point undefined
+    ("h(x) + h(y)", "h(x*y)", "true"),
+    ("h(x) + h(y)", "h(x + y)", "false"),
+    # a free z beside a z bound by E: keyed by the object, not the name
+    ("z + E(z**2, N(z, 0, 1))", "z + 1", "true"),
+    ("z*E(z, N(z, 3, 1))", "3*z", "true"),
+    ("z*E(z, N(z, 3, 1))", "3*z + z**2 - z**2*z/z", "true"),
+    ("z*E(z, N(z, 3, 1))", "z**2", "false"),
     # robustness: values whose exponent would be astronomical are skipped, not computed (no hang)
     ("exp(exp(exp(x)))", "exp(exp(exp(x)))*(1 + exp(-x**2))", "false"),
     ("log(exp(exp(exp(p))))", "exp(exp(p))", "true"),

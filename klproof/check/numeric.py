@@ -42,6 +42,7 @@ from klproof.verdict import NumericEvidence, Witness
 MAX_DPS = 1500  # beyond this many digits a point that needs more is "unsure"
 MAX_CELLS = 250  # of a family's joint table
 ROUNDS_PER_POINT = 4
+UNDEFINED_ALLOWANCE = 64  # extra rounds for points outside a side's domain (log of a negative argument ...)
 
 
 @dataclass(frozen=True)
@@ -333,9 +334,11 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
     failures: list[str] = []
     used_values: list = []
     needed = 2 * points  # cheap steps: the simple points and as many across scales
-    for round_ in range(2 * points * ROUNDS_PER_POINT):
-        if len(agreed) >= needed:
+    tried = 0  # rounds that said something or failed; points where a side is undefined are cheap extras
+    for round_ in range(2 * points * ROUNDS_PER_POINT + UNDEFINED_ALLOWANCE):
+        if len(agreed) >= needed or tried >= 2 * points * ROUNDS_PER_POINT:
             break
+        tried += 1
         try:
             world = _world(symbols, families, owners, rng, round_, cap)
             outcome = compare(lhs, rhs, world, digits)
@@ -343,6 +346,7 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
                 if compare(premise[0], premise[1], world, digits).status != "zero":
                     continue  # the previous equation does not hold here: this point says nothing
         except Undefined:
+            tried -= 1
             continue  # a side is undefined at this point: it neither agrees nor refutes
         except (NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
             failures.append(str(exc) or type(exc).__name__)
