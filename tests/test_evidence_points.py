@@ -68,7 +68,8 @@ ROWS = [
     ("x + log(1 + exp(-2000))", "x + log(1 + exp(-2000))", "true"),
     # 3: J large enough to defeat low-degree polynomial traps
     ("Sum(j, (j, 1, J))", "J*(J + 1)/2 + (J - 1)*(J - 2)*(J - 3)*(J - 4)", "false"),
-    ("Sum(j**2, (j, 1, J))", "J*(J + 1)*(2*J + 1)/6 + (J - 1)*(J - 2)*(J - 3)*(J - 4)*(J - 5)*(J - 6)*(J - 7)", "false"),
+    ("Sum(j**2, (j, 1, J))", "J*(J + 1)*(2*J + 1)/6 + (J - 1)*(J - 2)*(J - 3)*(J - 4)*(J - 5)*(J - 6)*(J - 7)",
+     "false"),
     ("Sum(j, (j, 1, J))", "J*(J + 1)/2", "true"),
     # 3: models of varying support size, values from the variable's domain
     ("E(z*(z - 1)*(z - 2), P(z))", "0", "false"),

@@ -24,7 +24,6 @@ anything in between is "unsure" and counts for neither.
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from dataclasses import dataclass
 from fractions import Fraction
@@ -123,8 +122,10 @@ SWEEP = (0, 2, -2, 1, 6, -6, 3, 9, -9, -1, 4, -4)  # powers of ten, visited in t
 def _magnitude(rng: random.Random, attempt: int) -> Fraction:
     """A positive rational at the attempt's scale (tiny to huge), with a random mantissa in [1, 10)."""
     mantissa = Fraction(rng.randint(1000, 9999), 1000)
-    exponent = SWEEP[(attempt + rng.randrange(len(SWEEP))) % len(SWEEP)] if rng.random() < 0.5 else SWEEP[attempt % len(SWEEP)]
-    return mantissa * Fraction(10) ** exponent
+    # Half the time the sweep's own turn (every scale is visited, each twice: once per sign, see
+    # _value), half a random one (so that two symbols also meet at different scales).
+    turn = attempt // 2 if rng.random() < 0.5 else rng.randrange(len(SWEEP))
+    return mantissa * Fraction(10) ** SWEEP[turn % len(SWEEP)]
 
 
 def _integer(rng: random.Random, cap: int | None) -> int:
@@ -149,7 +150,7 @@ def _value(kind: str, symbol, rng: random.Random, attempt: int, cap: int | None)
         value = Fraction(_integer(rng, cap))
     else:
         value = _magnitude(rng, attempt)
-    sign = {"positive": 1, "nonnegative": 1, "negative": -1, "nonpositive": -1}.get(kind, rng.choice([1, -1]))
+    sign = {"positive": 1, "nonnegative": 1, "negative": -1, "nonpositive": -1}.get(kind, 1 if attempt % 2 else -1)
     if kind == "integer" and (symbol.is_positive or symbol.is_nonnegative):
         sign = 1
     if kind == "integer" and (symbol.is_negative or symbol.is_nonpositive):
@@ -333,7 +334,7 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
     agreed: list[Comparison] = []
     failures: list[str] = []
     used_values: list = []
-    needed = 2 * points  # cheap steps: the simple points and as many across scales
+    needed = 4 * points  # cheap steps: the simple points and the sweep across scales and signs
     tried = 0  # rounds that said something or failed; points where a side is undefined are cheap extras
     for round_ in range(2 * points * ROUNDS_PER_POINT + UNDEFINED_ALLOWANCE):
         if len(agreed) >= needed or tried >= 2 * points * ROUNDS_PER_POINT:

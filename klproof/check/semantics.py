@@ -30,24 +30,15 @@ from typing import Callable
 
 import mpmath
 import sympy as sp
-from mpmath.calculus.quadrature import GaussLegendre
 from mpmath.libmp.libhyper import NoConvergence
 
 from klproof import vocabulary as C
+from klproof.check import quadrature
+from klproof.check.quadrature import NotEvaluable, Undefined
 
 MAX_EXPONENT = 10**8  # exp(t) for |t| beyond this is not computed: 10^(4e7) digits of exponent is a hang
 MAX_TERMS = 400  # a finite sum or product longer than this is not expanded
 MAX_DIMENSIONS = 1  # quadrature over a diagonal Gaussian of at most this many dimensions (cost: nodes**d)
-SCALE_POINTS = (2, 5, 9, 14)  # piece boundaries, in standard deviations from the mean
-
-
-class NotEvaluable(Exception):
-    """The expression has no value this module can compute (unbound symbol, unsupported notion)."""
-
-
-class Undefined(Exception):
-    """The expression is undefined at this point (log 0, a density with sigma <= 0, a definition's
-    argument outside its parameter's domain): the point says nothing."""
 
 
 @dataclass
@@ -352,7 +343,7 @@ class Evaluator:
                     return integrand({**env, z: dict(vector)})
                 mu_k, sigma_k = centres[level]
                 return self._quad(lambda t: nested(level + 1, {**vector, ks[level]: t}),
-                                  _pieces([(mu_k, sigma_k)], []))
+                                  quadrature.pieces([(mu_k, sigma_k)], []))
             return nested(0, {})
         return average
 
@@ -393,7 +384,7 @@ class Evaluator:
             ends = [low, *sorted(k for k in kinks if low < k < high), high]
             if lo_fn is None or hi_fn is None:
                 centre = self._centres(e.function, x, env)
-                inner = [p for p in _pieces(centre, kinks) if low < p < high]
+                inner = [p for p in quadrature.pieces(centre, kinks) if low < p < high]
                 ends = [low, *sorted(set(inner) | set(ends[1:-1])), high]
             sign = 1
             if high < low:
@@ -546,7 +537,7 @@ class Evaluator:
             return value
         body = self.compile(f)
         before = self.trace.quadrature_error
-        value = self._quad(lambda t: body({**env, x: t}), _pieces(centres, self._kinks(f, x, env)))
+        value = self._quad(lambda t: body({**env, x: t}), quadrature.pieces(centres, self._kinks(f, x, env)))
         if key is not None:
             self._integrals[key] = (value, self.trace.quadrature_error - before)
             self._seen.add(key)
@@ -559,60 +550,11 @@ class Evaluator:
         try:
             # Quadrature is graded to half the digits (see numeric.compare), at its own precision.
             with mpmath.workdps(self.quad_dps):
-                return self._quad_rules(g, points)
+                value, error = quadrature.integrate(g, points, self.quad_level)
+                self.trace.quadrature_error += error
+                return value
         finally:
             self.trace.inside_quadrature -= 1
-
-    def _quad_rules(self, g: Callable, points: list):
-        """Gauss-Legendre at two orders on every finite piece (their difference is the piece's error);
-        the tails beyond the located mass only where the integrand has not died out there."""
-        finite = [p for p in points if mpmath.isfinite(p)]
-        total, error, peak = mpmath.mpf(0), mpmath.mpf(0), mpmath.mpf(0)
-        try:
-            for a, b in zip(finite, finite[1:]):
-                if a == b:
-                    continue
-                coarse, fine = (self._legendre(g, a, b, level) for level in (self.quad_level, self.quad_level + 1))
-                total += fine[0]
-                error += abs(fine[0] - coarse[0])
-                peak = max(peak, coarse[1], fine[1])
-            for end, far in ((finite[0], points[0]), (finite[-1], points[-1])):
-                if mpmath.isfinite(far):
-                    continue
-                edge = abs(g(end))
-                width = finite[-1] - finite[0] if len(finite) > 1 else mpmath.mpf(1)
-                if edge <= mpmath.eps * peak * mpmath.mpf(10) ** -5:
-                    error += edge * width  # a Gaussian tail: far below what is resolved
-                    continue
-                probe = end + (1 if far > 0 else -1) * 1000 * (1 + width + abs(end))
-                if abs(g(probe)) > mpmath.eps * (1 + peak):
-                    raise NotEvaluable("the integral may not converge (the integrand does not decay)")
-                tail, tail_error = mpmath.quad(g, [end, far] if far > 0 else [far, end], error=True)
-                total += tail
-                error += abs(tail_error) + mpmath.eps * abs(tail)
-        except (ZeroDivisionError, ValueError) as exc:
-            raise Undefined(f"the integrand is undefined somewhere: {exc}") from None
-        self.trace.quadrature_error += error
-        return total
-
-    def _legendre(self, g: Callable, a, b, level: int):
-        """(sum, largest |integrand|) of the Gauss-Legendre rule of `level` (3 * 2**(level-1) nodes) on [a, b]."""
-        nodes = _LEGENDRE.get_nodes(a, b, level, mpmath.mp.prec)
-        values = [g(x) for x, _ in nodes]
-        return mpmath.fdot((w for _, w in nodes), values), max(abs(v) for v in values)
-
-
-_LEGENDRE = GaussLegendre(mpmath.mp)
-
-
-def _pieces(centres, kinks) -> list:
-    """Breakpoints from -inf to inf: each centre +- a ladder of its scales, and every kink."""
-    points = set(kinks)
-    for mu, sigma in centres:
-        points.add(mu)
-        for k in SCALE_POINTS:
-            points.update((mu - k * sigma, mu + k * sigma))
-    return [-mpmath.inf, *sorted(points), mpmath.inf]
 
 
 def _range(lo, hi) -> list[int]:
