@@ -208,3 +208,22 @@ def test_the_default_cache_is_outside_the_working_tree_and_keyed_by_the_project(
     assert len(folders) == 2
     key = user_cache / "klproof" / "hmac.key"
     assert key.stat().st_size == 32 and key.stat().st_mode & 0o077 == 0  # readable by this user only
+
+
+@pytest.mark.parametrize("broken", ["empty", "short", "symlink"])
+def test_a_broken_or_planted_key_is_replaced_and_never_followed(tmp_path, user_cache, broken):
+    """A key cut short by a killed first run, or a symlink planted to a key the attacker knows."""
+    key = user_cache / "klproof" / "hmac.key"
+    key.parent.mkdir(parents=True)
+    known = tmp_path / "known.key"
+    known.write_bytes(b"A" * 32)
+    if broken == "symlink":
+        key.symlink_to(known)
+    else:
+        key.write_bytes(b"" if broken == "empty" else b"A" * 7)
+    path = write(tmp_path, "d.toml", TRUE)
+    assert check(tmp_path, user_cache, path).returncode == 0
+    again = check(tmp_path, user_cache, path)
+    assert [s["cached"] for f in json.loads(again.stdout)["files"] for s in f["steps"]] == [True]
+    assert not key.is_symlink() and key.stat().st_size == 32 and key.read_bytes() != b"A" * 32
+    assert known.read_bytes() == b"A" * 32

@@ -127,16 +127,26 @@ def _secret() -> bytes | None:
     root = user_cache_root()
     path = root / KEY_FILE
     try:
+        key = _read_regular(path, 64)
+        if key is not None and len(key) == 32:
+            return key
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Written whole under a temporary name, then linked into place: a concurrent first run finds
+        # either no key or a whole one, and a run killed half-way leaves no short key behind.
+        fd, temporary = tempfile.mkstemp(dir=root, prefix=".hmac.", suffix=".tmp")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        except FileExistsError:
-            pass
-        else:
-            # Written whole through a temporary name would race with another first run; O_EXCL makes
-            # one run the creator, and a reader that finds it short (still being written) has no key.
             with os.fdopen(fd, "wb") as handle:
                 handle.write(secrets.token_bytes(32))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                if _read_regular(path, 64) is None or len(_read_regular(path, 64) or b"") != 32:
+                    os.replace(temporary, path)  # a broken key: entries made with it become misses
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
         key = _read_regular(path, 64)
     except OSError:
         return None
