@@ -26,6 +26,8 @@ z = "real"
 X = "real"
 J = "positive integer"
 j = "integer"
+i = "integer"
+k = "integer"
 [distributions]
 P = ["z", "X"]
 Q = ["z", "X"]
@@ -89,6 +91,9 @@ ROWS = [
     # robustness: values whose exponent would be astronomical are skipped, not computed (no hang)
     ("exp(exp(exp(x)))", "exp(exp(exp(x)))*(1 + exp(-x**2))", "false"),
     ("log(exp(exp(exp(p))))", "exp(exp(p))", "true"),
+    # nested sums up to J = 10^6 each: bounded work per point, then smaller points
+    ("Sum(Sum(Sum(i*j*k, (i, 1, J)), (k, 1, J)), (j, 1, J))", "J**3", "false"),
+    ("Sum(Sum(Sum(i*j*k, (i, 1, J)), (k, 1, J)), (j, 1, J))", "(J*(J + 1)/2)**3", "true"),
 ]
 
 

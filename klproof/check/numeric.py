@@ -297,7 +297,16 @@ def _integer_cap(expr) -> int | None:
     """How large integers may be: small where a sum would multiply quadratures, or set a dimension."""
     if expr.has(C.NormalDiag):
         return 2
-    return 3 if _costly(expr) else None
+    if _costly(expr):
+        return 3
+    return 20 if _sum_depth(expr) >= 2 else None  # J**depth terms: 20 still defeats degree-19 traps
+
+
+def _sum_depth(expr) -> int:
+    """How many finite ranges are nested at the deepest point of expr."""
+    if isinstance(expr, (sp.Sum, sp.Product)):
+        return len(expr.limits) + _sum_depth(expr.function)
+    return max((_sum_depth(a) for a in expr.args), default=0)
 
 
 def _costly(expr) -> bool:

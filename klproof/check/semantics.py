@@ -37,6 +37,7 @@ from klproof.check import quadrature
 from klproof.check.quadrature import NotEvaluable, Undefined
 
 MAX_EXPONENT = 10**8  # exp(t) for |t| beyond this is not computed: 10^(4e7) digits of exponent is a hang
+MAX_WORK = 200_000  # terms and quadrature nodes per evaluation: nested sums and integrals stay bounded
 MAX_TERMS = 400  # a finite sum or product longer than this is not expanded
 MAX_DIMENSIONS = 1  # quadrature over a diagonal Gaussian of at most this many dimensions (cost: nodes**d)
 
@@ -69,10 +70,16 @@ class Trace:
     cancelled: float = 0.0  # digits lost where large terms cancelled
     absorbed: float = 0.0  # digits a term sat below the others (needed to see it at all)
     zero_sums: bool = False
+    work: int = 0  # terms summed and integrand values computed: bounded by MAX_WORK
     unlocated: bool = False  # an integral over the line whose mass no density or Gaussian factor locates
     inside_quadrature: int = 0  # sums at quadrature nodes are the quadrature's business
     quadrature_error: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
     quadrature: bool = False
+
+    def spend(self, amount: int) -> None:
+        self.work += amount
+        if self.work > MAX_WORK:
+            raise NotEvaluable("too much work at one point (nested sums or integrals)")
 
     def note_sum(self, terms, total) -> None:
         if self.inside_quadrature:
@@ -352,7 +359,10 @@ class Evaluator:
         if support is None:
             raise NotEvaluable(f"{var} is not a variable of any distribution in the step")
 
+        trace = self.trace
+
         def total(env):
+            trace.spend(len(support))
             return mpmath.fsum(integrand({**env, var: to_mp(v)}) for v in support)
         return total
 
@@ -399,14 +409,20 @@ class Evaluator:
         return self._finite(e, mpmath.fprod, 1)
 
     def _finite(self, e, combine, empty) -> Compiled:
-        if len(e.limits) != 1:
-            raise NotEvaluable("a sum or product over several indices")
-        (j, lo, hi), = e.limits
-        body, lo_fn, hi_fn = self.compile(e.function), self.compile(lo), self.compile(hi)
-        trace = self.trace
+        """Sum(f, (i, ..), (k, ..)) is sum over k of (sum over i of f): the first range is the innermost."""
+        body = self.compile(e.function)
+        for limit in e.limits:
+            if len(limit) != 3:
+                raise NotEvaluable("a sum or product without a (j, a, b) range")
+            body = self._over_range(body, *limit, combine, empty)
+        return body
+
+    def _over_range(self, body: Compiled, j, lo, hi, combine, empty) -> Compiled:
+        lo_fn, hi_fn, trace = self.compile(lo), self.compile(hi), self.trace
 
         def finite(env):
             ks = _range(lo_fn(env), hi_fn(env))  # an empty range sums to 0 and multiplies to 1
+            trace.spend(len(ks))
             terms = [body({**env, j: mpmath.mpf(k)}) for k in ks]
             total = combine(terms) if terms else mpmath.mpf(empty)
             if combine is mpmath.fsum:
@@ -549,8 +565,13 @@ class Evaluator:
         self.trace.inside_quadrature += 1
         try:
             # Quadrature is graded to half the digits (see numeric.compare), at its own precision.
+            trace = self.trace
+
+            def counted(t):
+                trace.spend(1)
+                return g(t)
             with mpmath.workdps(self.quad_dps):
-                value, error = quadrature.integrate(g, points, self.quad_level)
+                value, error = quadrature.integrate(counted, points, self.quad_level)
                 self.trace.quadrature_error += error
                 return value
         finally:
