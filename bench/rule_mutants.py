@@ -31,6 +31,7 @@ from klproof.check import engine, rules  # noqa: E402
 from klproof.check.decide import Options, check_step  # noqa: E402
 from klproof.parse.file import read_derivation  # noqa: E402
 from klproof.verdict import Status  # noqa: E402
+from klproof.vocabulary.binders import subst  # noqa: E402
 
 HEADER = """title = "rule mutants"
 [symbols]
@@ -60,7 +61,10 @@ Q = ["z", "X"]
 # -- the mutants: each a plausible wrong version of one rule -----------------------------
 
 def _definition(e):  # arguments in the wrong order
-    return e.replace(lambda n: isinstance(n, C.Defined), lambda n: n.args[1](*reversed(tuple(n.args[2]))))
+    def expand(n):
+        body = n.args[1]
+        return subst(body.expr, dict(zip(body.variables, reversed(tuple(n.args[2])))))
+    return e.replace(lambda n: isinstance(n, C.Defined), expand)
 
 
 def _diagonal(e):  # det(diag(f)) as a sum, not a product
@@ -237,7 +241,7 @@ def inconsistencies(steps) -> list[str]:
     found = []
     for step in steps:
         verdict = check_step(step, OPTIONS)
-        if verdict.status is Status.ERROR and verdict.method == "internal inconsistency":
+        if verdict.status is Status.ERROR and "inconsistency" in f"{verdict.method} {verdict.reason}":
             found.append(f"{step.span.path}:{step.span.line}")
     return found
 

@@ -19,9 +19,41 @@ class RuleInfo:
     statement: str  # what it says, for `klproof rules` and the README
     aliases: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()  # rules it cannot work without
+    conditions: tuple[str, ...] = ()  # side conditions (proved before it fires) and assumptions it makes
 
 
-RULES: dict[str, RuleInfo] = {r.id: r for r in (
+# Side conditions and assumptions, one entry per rule (what `klproof rules` and the README show);
+# the rewrites in check/rules.py check the provable ones before they fire.
+CONDITIONS: dict[str, tuple[str, ...]] = {
+    "algebra": ("a common factor cancels at generic points (a/a = 1); points where a denominator vanishes "
+                "are not tracked",),
+    "definition": ("a definition sees only the definitions above it (no recursion)",),
+    "normal_density": ("none; note that N(x, mu, sigma) takes the standard deviation sigma, not the variance",),
+    "log_rules": ("log(ab) and log(a/b) split only where a and b are provably positive",
+                  "log(a^n) = n log a only for provably positive a (or integer n)",
+                  "log(exp(a)) = a only for provably real a"),
+    "kl_definition": ("not for two diagonal Gaussian products (that is 'KL of independent products')",),
+    "expectation": ("the variable drawn is the density's own (bound) variable",),
+    "linearity": ("a and b do not depend on the variable summed or integrated over",),
+    "normalization": ("the sum is over a target variable of the probability",
+                      "a conditional sums to 1 over all of its targets"),
+    "bayes": ("assumes every probability it divides by is positive, as such derivations do",),
+    "gaussian_moments": ("the quadratic coefficient a is provably positive (the integral converges)",
+                         "the integral is over the whole real line; the prefactor is a polynomial in x"),
+    "sum_linearity": ("sum_{j=a}^{b} c = c (b - a + 1) only where b >= a - 1 is provable (an empty range sums to 0)",
+                      "the terms pulled out do not depend on the index"),
+    "diagonal": ("log prod v_j = sum log v_j only for provably positive v_j",),
+    "kl_product": ("both products run over the same index range",),
+    "substitution": ("the substitution is affine, x = a u + b, so |a| is the Jacobian and the limits map",),
+    "equation": ("multiplying both sides needs a provably nonzero factor free of sums and integrals",),
+    "simplify": ("SymPy's simplify under the declared assumptions; within the step's time limit",),
+    "evaluation": ("accepted only where klproof's independent numeric check agrees at sample points",),
+}
+
+
+EVALUATION = "evaluation"  # the last rung: SymPy's own evaluation of sums and integrals, confirmed numerically
+
+_RULES: tuple[RuleInfo, ...] = (
     RuleInfo("algebra", "algebra", "expand, cancel and collect terms (always on)",
              ("arithmetic", "simplification", "rearrange", "expand", "factor", "collect", "distribute")),
     RuleInfo("definition", "definition", "replace a definition from the file by its body",
@@ -63,7 +95,12 @@ RULES: dict[str, RuleInfo] = {r.id: r for r in (
              ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
               "multiply both sides", "rearrange the equation", "move to the other side")),
     RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
-)}
+    RuleInfo("evaluation", "SymPy's evaluation, confirmed numerically",
+             "SymPy evaluates the remaining sums and integrals (integrate, summation); accepted only where the "
+             "independent numeric check agrees, as SymPy's integration can drop conditions", ()),
+)
+RULES: dict[str, RuleInfo] = {r.id: RuleInfo(r.id, r.title, r.statement, r.aliases, r.needs, CONDITIONS[r.id])
+                              for r in _RULES}
 
 
 def _key(text: str) -> str:
@@ -81,7 +118,8 @@ def resolve(name: str) -> str:
     key = _key(name)
     if key in _LOOKUP:
         return _LOOKUP[key]
-    raise ValueError(did_you_mean(key, sorted(_LOOKUP), "known rules"))
+    raise ValueError(did_you_mean(key, sorted(_LOOKUP), "known rule",
+                                  "`klproof rules` lists every rule with its aliases"))
 
 
 def resolve_all(by: str | list[str]) -> tuple[str, ...]:

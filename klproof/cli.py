@@ -29,6 +29,7 @@ class Format(str, Enum):
     json = "json"
     junit = "junit"
     github = "github"
+    sarif = "sarif"
 
 
 def _console(stderr: bool = False):
@@ -50,37 +51,57 @@ def _console_to_text(renderable) -> str:
 
 
 def _fail(message: str) -> "typer.Exit":
-    _console(stderr=True).print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    """Print `message` (escaped: it may quote file names and file text) and return the usage exit."""
+    from rich.text import Text
+
+    from klproof.errors import clean
+
+    _console(stderr=True).print(Text.assemble(("error:", "red"), " ", clean(message)))
     return typer.Exit(EXIT_USAGE)
 
 
-def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[str]]:
-    """(path, bytes) of every derivation file under `paths`, and the paths that could not be read.
+def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+    """(path, bytes) of every derivation file under `paths`, and (path, rendered error) of each path,
+    file or sub-folder that could not be read: none is skipped silently, so an unchecked
+    derivation never passes.
 
     Files are read by `read_source`: regular files only (a FIFO would block, a device
     never end), and never more than the size limit.
     """
-    from klproof.errors import KlproofError
+    from klproof.errors import KlproofError, show
     from klproof.parse.source import read_source
 
     sources: list[tuple[str, bytes]] = []
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
+    hint = "\n  hint: check that it exists and is readable (permissions), or leave it out of the paths"
     for path in paths:
+        shown = show(str(path), 200)
         if path.is_dir():
-            found = sorted(p for p in path.rglob(f"*{SUFFIX}") if p.is_file() and not p.name.startswith("."))
-            if not found:
-                problems.append(f"{path}: no derivation files (*{SUFFIX}) in this folder")
+            found: list[Path] = []
+            unreadable: list[OSError] = []
+            # Symlinked folders are not followed (as pathlib's rglob), so a link cannot loop or leave the tree.
+            for folder, dirs, names in os.walk(path, onerror=unreadable.append):
+                dirs.sort()
+                found += [Path(folder, n) for n in names if n.endswith(SUFFIX) and not n.startswith(".")]
+            for exc in unreadable:
+                where = show(str(exc.filename or path), 200)
+                problems.append((str(exc.filename or path),
+                                 f"{where}:1: cannot read this folder: {exc.strerror or exc}{hint}"))
+            found = sorted(p for p in found if p.is_file() or p.is_symlink())
+            if not found and not unreadable:
+                problems.append((str(path), f"{shown}:1: no derivation files (*{SUFFIX}) in this folder"
+                                            "\n  hint: name derivation files *.toml, or pass the files themselves"))
             candidates = found
         elif path.exists() or path.is_symlink():
             candidates = [path]
         else:
-            problems.append(f"{path}: no such file or folder")
+            problems.append((str(path), f"{shown}:1: no such file or folder{hint}"))
             continue
         for file in candidates:
             try:
                 sources.append((str(file), read_source(str(file))))
             except KlproofError as exc:
-                problems.append(exc.render())
+                problems.append((str(file), exc.render()))
     return sources, problems
 
 
@@ -106,18 +127,63 @@ def _render_machine(report, format: Format) -> str:
         from klproof.report.junit import render_junit
 
         return render_junit(report)
+    if format is Format.sarif:
+        from klproof.report.sarif import render_sarif
+
+        return render_sarif(report)
     from klproof.report.github import render_github
 
     return render_github(report)
 
 
-def _write_output(path: Path, text: str) -> None:
+def _is_stdout(path: Path | None) -> bool:
+    return path is not None and str(path) == "-"
+
+
+def _refuse_output(path: Path, inputs: list[str]) -> None:
+    """Exit 2 unless `path` may receive a report: not one of the `inputs`, not a symbolic link
+    (followed or created through, even dangling), not a folder or a device."""
+    import stat
+
+    from klproof.errors import clean
+
+    shown = clean(str(path))
     try:
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
     except OSError as exc:
-        raise _fail(f"{path}: cannot write the report: {exc.strerror}") from None
+        raise _fail(f"{shown}: cannot write: {exc.strerror}") from None
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            raise _fail(f"{shown} is a symbolic link; not writing through it (name the file itself)")
+        if not stat.S_ISREG(info.st_mode):
+            raise _fail(f"{shown} is not a regular file; not writing to it")
+        for source in inputs:
+            try:
+                if os.path.samefile(path, source):
+                    raise _fail(f"{shown} is an input file ({clean(source)}); not overwriting it "
+                                "(choose another output path)")
+            except OSError:
+                continue
+
+
+def _write_output(path: Path, text: str, inputs: list[str]) -> None:
+    """Write a report or an export to `path` (checked by `_refuse_output`, and opened without following
+    a link that may have appeared since): the file the user named, or nothing."""
+    from klproof.errors import clean
+
+    _refuse_output(path, inputs)
+    shown = clean(str(path))
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise _fail(f"{shown}: cannot write: {exc.strerror}") from None
 
 
 class _ProgressBar:
@@ -133,17 +199,22 @@ class _ProgressBar:
         self.timer = None
         self.shown = self.closed = False
 
-    def start(self, total: int) -> None:
+    def start(self) -> None:
         import threading
 
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                  console=self.console, transient=True)
-        self.task = self.progress.add_task("steps", total=total)
+        self.task = self.progress.add_task("steps", total=0)
         self.timer = threading.Timer(self.delay, self._show)
         self.timer.daemon = True
         self.timer.start()
+
+    def grow(self, steps: int) -> None:
+        """A file has been read: its steps join the total (files are read as the run goes)."""
+        if self.progress is not None:
+            self.progress.update(self.task, total=(self.progress.tasks[0].total or 0) + steps)
 
     def _show(self) -> None:
         with self.lock:
@@ -164,13 +235,28 @@ class _ProgressBar:
                 self.progress.stop()
 
 
-def _explain_in_worker(step, options):
-    """(Attempt with its intermediate forms, Verdict) for one step; runs in a worker process."""
+def _explain_in_worker(path: str, data: bytes, line: int, options):
+    """Read the file, find the step at `line` and check it, recording every form; runs in a bounded worker.
+
+    ("error", rendered error) | ("no step", the steps' lines) | ("ok", step, attempt or None, verdict);
+    the attempt is None when checking met an internal error (the verdict carries its traceback)."""
+    from klproof.api import parse_one
     from klproof.check.decide import check_step
     from klproof.check.engine import prove
+    from klproof.errors import KlproofError, Span
     from klproof.printing import show
+    from klproof.verdict import Reason
 
-    return prove(step, record_forms=True, form_text=show), check_step(step, options)
+    derivation = parse_one(path, data)
+    if isinstance(derivation, KlproofError):
+        return "error", derivation.at(Span(path, 1)).render()
+    step = _find_step(derivation, line)
+    if step is None:
+        return "no step", ", ".join(str(s.span.line) for s in derivation.steps) or "none"
+    verdict = check_step(step, options)
+    if verdict.reason is Reason.INTERNAL:
+        return "ok", step, None, verdict
+    return "ok", step, prove(step, record_forms=True, form_text=show), verdict
 
 
 def _find_step(derivation, line: int):
@@ -209,6 +295,28 @@ def new(
 
 
 @app.command()
+def rules(
+    name: Optional[str] = typer.Argument(None, help="A rule's name or alias; without it, every rule."),
+    markdown: bool = typer.Option(False, "--markdown", help="The README's rule table (Markdown)."),
+) -> None:
+    """List the rules a step's `by` may name: aliases, what each says, its side conditions."""
+    from klproof.catalog import RULES, resolve
+    from klproof.report import rules as listing
+
+    if name is None:
+        typer.echo(listing.markdown_table() if markdown else listing.listing(), nl=False)
+        raise typer.Exit(EXIT_OK)
+    try:
+        rule = RULES[resolve(name)]
+    except ValueError as exc:
+        from klproof.errors import show
+
+        raise _fail(f"no rule named '{show(name)}'\n  hint: {exc}") from None
+    typer.echo(listing.describe(rule), nl=False)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command()
 def explain(
     location: str = typer.Argument(..., metavar="FILE:LINE", help="A derivation file and the line of one of its steps."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds allowed for the step."),
@@ -222,29 +330,36 @@ def explain(
 
     from klproof.check.decide import Options
     from klproof.check.runner import Overrun, call_bounded
-    from klproof.errors import KlproofError, Span
-    from klproof.parse.file import read_derivation
+    from klproof.errors import KlproofError, clean, show
     from klproof.parse.source import read_source
 
     try:
-        derivation = read_derivation(str(path), read_source(str(path)))
+        data = read_source(str(path))
     except KlproofError as exc:
-        raise _fail(exc.at(Span(str(path), 1)).render()) from None
-    step = _find_step(derivation, line)
-    if step is None:
-        lines = ", ".join(str(s.span.line) for s in derivation.steps) or "none"
-        raise _fail(f"{path}:{line}: no step there; steps are at lines {lines}")
+        raise _fail(exc.render()) from None
     options = Options(timeout=timeout, seed=seed)
     console = _console()
-    try:
-        attempt, verdict = call_bounded(_explain_in_worker, (step, options), timeout)
+    where = f"{show(str(path), 200)}:{line}"
+    try:  # reading is bounded like checking: the file is read in the worker too
+        answer = call_bounded(_explain_in_worker, (str(path), data, line, options), timeout)
     except Overrun as exc:
-        console.print(f"{step.span}: step {step.number}: unknown (timeout): {exc}; raise --timeout or split the step",
-                      markup=False)
+        console.print(f"{where}: unknown (timeout): {exc}; raise --timeout or split the step", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
     except RuntimeError as exc:
-        console.print(f"{step.span}: step {step.number}: the checker failed: {exc}", markup=False)
+        console.print(f"{where}: internal error: please report: {clean(str(exc))}", markup=False)
         raise typer.Exit(EXIT_FAILED) from None
+    if answer[0] == "error":
+        raise _fail(answer[1])
+    if answer[0] == "no step":
+        raise _fail(f"{where}: no step there; steps are at lines {answer[1]}")
+    _, step, attempt, verdict = answer
+    if attempt is None:  # an internal error: what the report says, then the traceback to report
+        from klproof.report.text import explanation_lines
+
+        for text in explanation_lines(verdict):
+            console.print(text, markup=False)
+        console.print("traceback (please include it in the report):\n" + verdict.traceback, markup=False)
+        raise typer.Exit(EXIT_FAILED)
     from klproof.report.explain import render_explanation
 
     console.print(render_explanation(step, attempt, verdict))
@@ -255,11 +370,15 @@ def explain(
 def check(
     paths: List[Path] = typer.Argument(..., help="Derivation files (*.toml) or folders to search for them."),
     format: Format = typer.Option(Format.terminal, "--format", "-f",
-                                  help="Report format: terminal, json, junit (JUnit XML) or github (workflow annotations)."),
+                                  help="Report format: terminal, json, junit (JUnit XML), github (workflow annotations) "
+                                       "or sarif (GitHub code scanning)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o",
-                                          help="Write the --format report to this file; the terminal report still goes to the screen."),
+                                          help="Write the --format report to this file ('-': standard output); "
+                                               "the terminal report still goes to the screen."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step; a step over it is 'unknown (timeout)'."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0,
+                             help="Worker processes (0: chosen from the work: one per core, at most one per file, "
+                                  "one for a small run)."),
     seed: int = typer.Option(20261121, "--seed", help="Seed for numeric sampling (reported, so runs are reproducible)."),
     numeric: bool = typer.Option(True, "--numeric/--no-numeric", help="Look for counterexamples when a proof fails."),
     cross_check: bool = typer.Option(False, "--cross-check", help="Also sample proved steps; a disagreement is an error."),
@@ -272,19 +391,20 @@ def check(
     derivations_only: bool = typer.Option(False, "--derivations-only",
                                           help="Skip TOML files that are not derivations (no [[chain]] table), "
                                                "as the pre-commit hook does."),
+    strict_justifications: bool = typer.Option(False, "--strict-justifications",
+                                               help="Fail a step that is proved only with rules beyond its stated `by`."),
 ) -> None:
     """Prove every step of the derivation files, or refute it with a counterexample."""
     from klproof.api import check_sources
     from klproof.check.decide import Options
-    from klproof.check.runner import default_jobs
 
     sources, problems = collect_files(paths)
+    if output is not None and not _is_stdout(output):
+        _refuse_output(output, [path for path, _ in sources])
     if derivations_only:
         from klproof.discover import looks_like_derivation
 
         sources = [(path, data) for path, data in sources if looks_like_derivation(data)]
-    for problem in problems:
-        _console(stderr=True).print(f"error: {problem}", style="red", markup=False)
     options = Options(timeout=timeout, numeric=numeric, cross_check=cross_check, seed=seed)
     store = None
     if cache:
@@ -293,22 +413,37 @@ def check(
         store = VerdictCache(cache_dir)
         if store.problem or not store.usable:
             _console(stderr=True).print(f"warning: {store.problem}", style="yellow", markup=False)
+    if _is_stdout(output):
+        output = None
     console = _console()
     to_screen = format is Format.terminal or output is not None
     bar = _ProgressBar(console) if to_screen and sys.stdout.isatty() else None
+    if bar:
+        bar.start()
     try:
-        report = check_sources(sources, options, jobs=jobs or default_jobs(), cache=store,
-                               on_start=bar.start if bar else None, on_done=bar.advance if bar else None)
+        report = check_sources(sources, options, jobs=jobs, cache=store,
+                               on_parsed=bar.grow if bar else None, on_done=bar.advance if bar else None)
     finally:
         if bar:
             bar.close()
+    if problems:  # unreadable paths are in the report and its summary, never a silent "PASSED 0 files"
+        from dataclasses import replace
+
+        from klproof.verdict import FileReport
+
+        report = replace(report, files=tuple(FileReport(path=p, error=e) for p, e in problems) + report.files)
+    if strict_justifications:
+        from dataclasses import replace
+
+        report = replace(report, strict_justifications=True)
     if output is not None:
+        inputs = [path for path, _ in sources]
         if format is Format.terminal:
             from klproof.report.terminal import render_report
 
-            _write_output(output, _console_to_text(render_report(report, verbose=verbose)))
+            _write_output(output, _console_to_text(render_report(report, verbose=verbose)), inputs)
         else:
-            _write_output(output, _render_machine(report, format))
+            _write_output(output, _render_machine(report, format), inputs)
     elif format is not Format.terminal:
         sys.stdout.write(_render_machine(report, format))
     if to_screen:
@@ -319,7 +454,7 @@ def check(
         _console(stderr=True).print(f"warning: ignored {store.rejected} cache entr{'y' if store.rejected == 1 else 'ies'} "
                                     f"that this user's klproof did not write (forged, edited or not a regular file)",
                                     style="yellow", markup=False)
-    if problems or report.has_input_errors:
+    if report.has_input_errors:
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
 
@@ -336,7 +471,8 @@ def export(
     standalone: bool = typer.Option(False, "--standalone", help="LaTeX: a complete document that compiles with pdflatex."),
     tags: bool = typer.Option(False, "--tags", help="LaTeX: number the steps (align with \\tag) instead of align*."),
     marks: bool = typer.Option(False, "--marks", help="Show a check mark after every proved step."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of standard output."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                          help="Write to this file instead of standard output ('-': standard output)."),
     allow_unverified: bool = typer.Option(False, "--allow-unverified", help="Export even if some step is not proved; such steps are marked."),
     timeout: float = typer.Option(10.0, "--timeout", min=0.1, help="Seconds allowed per step."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
@@ -345,7 +481,7 @@ def export(
     from klproof.api import check_sources, parse_sources
     from klproof.check.decide import Options
     from klproof.check.runner import default_jobs
-    from klproof.errors import KlproofError, Span
+    from klproof.errors import KlproofError, Span, clean
     from klproof.report.latex import render_latex, unverified_steps
 
     from klproof.parse.source import read_source
@@ -354,17 +490,22 @@ def export(
         data = read_source(str(file))
     except KlproofError as exc:
         raise _fail(exc.render()) from None
+    if output is not None and not _is_stdout(output):
+        _refuse_output(output, [str(file)])
     (parsed,) = parse_sources([(str(file), data)])
     if isinstance(parsed, KlproofError):
         raise _fail(parsed.at(Span(str(file), 1)).render())
+    unreadable = [s.error for s in parsed.steps if s.error is not None]
+    if unreadable:  # an export shows every line as checked: one that cannot be read has nothing to show
+        raise _fail("\n".join(KlproofError(e.message, e.span, e.hint or None).render() for e in unreadable))
     report = check_sources([(str(file), data)], Options(timeout=timeout), jobs=jobs or default_jobs())
     failing = unverified_steps(parsed, report)
     if failing and not allow_unverified:
         err = _console(stderr=True)
-        err.print(f"error: not exported: {len(failing)} step{'s' if len(failing) != 1 else ''} of {file} "
+        err.print(f"error: not exported: {len(failing)} step{'s' if len(failing) != 1 else ''} of {clean(str(file))} "
                   "not proved (use --allow-unverified to export with these steps marked):", style="red", markup=False)
         for line in failing:
-            err.print(f"  {line}", markup=False)
+            err.print(f"  {clean(line)}", markup=False)
         raise typer.Exit(EXIT_FAILED)
     if to is ExportFormat.markdown:
         from klproof.report.markdown import render_markdown
@@ -372,13 +513,10 @@ def export(
         text = render_markdown(parsed, report)
     else:
         text = render_latex(parsed, report, standalone=standalone, tags=tags, marks=marks)
-    if output is None:
+    if output is None or _is_stdout(output):
         sys.stdout.write(text)
     else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise _fail(f"{output}: cannot write: {exc.strerror}") from None
+        _write_output(output, text, [str(file)])
     if failing:
         _console(stderr=True).print(f"warning: exported with {len(failing)} unproved step(s) marked", style="yellow",
                                     markup=False)

@@ -53,6 +53,13 @@ class ParseError(KlproofError):
         super().__init__(message, span, hint or "see 'The derivation file' in the README for the format")
 
 
+def clean(text: str) -> str:
+    """`text` from a file or a file name, safe for any terminal, log or writer: control, bidirectional and
+    other unprintable characters (ESC, NUL, the lone surrogates of a non-UTF-8 file name) become \\uXXXX;
+    line breaks are kept. Nothing is cut."""
+    return "".join(c if (c.isprintable() or c == "\n") and c not in _BIDI else f"\\u{ord(c):04x}" for c in text)
+
+
 def show(text: str, limit: int = 60) -> str:
     """`text` from a file, safe to print: unprintable characters escaped, at most `limit` characters."""
     safe = "".join(c if c.isprintable() and c not in _BIDI else f"\\u{ord(c):04x}" for c in text[: limit + 1])
@@ -69,11 +76,20 @@ def control_character(text: str, allow: str = "") -> int | None:
     return None
 
 
-def did_you_mean(name: str, known: list[str] | tuple[str, ...], what: str = "declared") -> str:
-    """A hint naming the closest known names, or listing them when none is close."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6) if len(name) <= MAX_SUGGESTION_NAME else []
+def did_you_mean(name: str, known: list[str] | tuple[str, ...], what: str = "declared", listing: str = "") -> str:
+    """A hint naming the closest known names; all of them when there are few; never a cut list.
+
+    `listing` says where the whole list is (e.g. "`klproof rules` lists them") when there are many.
+    """
+    names = sorted(set(known))
+    close: list[str] = []
+    if len(name) <= MAX_SUGGESTION_NAME:
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        if not close:  # a shared word is a better clue than spelling: "log rule" -> "log rules"
+            words = set(name.lower().split())
+            close = [k for k in names if words & set(k.lower().split()) and len(words) < 6][:3]
     if close:
-        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-    shown = ", ".join(show(k, 40) for k in sorted(known)[:12]) or "none"
-    more = "" if len(known) <= 12 else f", ... ({len(known)} in all)"
-    return f"{what}: {shown}{more}"
+        return "did you mean " + " or ".join(f"'{show(c, 40)}'" for c in close) + "?"
+    if len(names) <= 12:
+        return f"{what}: " + (", ".join(show(k, 40) for k in names) or "none")
+    return f"no {what} is close to '{show(name, 40)}'" + (f"; {listing}" if listing else f" ({len(names)} in all)")

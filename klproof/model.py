@@ -35,6 +35,15 @@ Claim = Identity | Implication
 
 
 @dataclass(frozen=True)
+class StepError:
+    """Why one step cannot be read: that step's error, while the rest of the file is still checked."""
+
+    span: Span
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class Step:
     """One checked line of a derivation."""
 
@@ -42,7 +51,7 @@ class Step:
     chain: str  # the chain's title
     text: str  # the expression as its author wrote it
     previous_text: str  # what it is claimed equal to (or follows from), as written
-    claim: Claim
+    claim: Claim | None  # None when the step cannot be read (see `error`)
     span: Span
     by: tuple[str, ...] = ()  # canonical rule ids named by the justification
     by_text: str = ""  # the justification as written
@@ -51,6 +60,7 @@ class Step:
     accept_numeric: bool = False
     is_equation: bool = False
     latex_source: bool = False  # the step was written in LaTeX
+    error: StepError | None = None  # the step could not be read: it is reported as an error, never checked
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class Derivation:
     distributions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     definitions: dict[str, tuple[tuple[Any, ...], Any, str]] = field(default_factory=dict)
     chains: tuple[Chain, ...] = ()
+    warnings: tuple[tuple[Span, str], ...] = ()  # e.g. a declared assumption that a binder overrides
 
     @property
     def steps(self) -> tuple[Step, ...]:

@@ -11,6 +11,9 @@ from sympy.printing.str import StrPrinter
 
 
 class KlproofStrPrinter(StrPrinter):
+    def _print_Dummy(self, e):  # a bound variable reads as its author wrote it
+        return e.name
+
     def _print_Prob(self, e):
         targets = ", ".join(self._print(t) for t in e.targets)
         if e.givens:

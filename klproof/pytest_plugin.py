@@ -4,9 +4,10 @@ Registered through the `pytest11` entry point `klproof`, so it is active
 wherever klproof is installed (`-p no:klproof` turns it off). It collects
 `*.toml` files that are derivations (they have a `[[chain]]` table; other TOML
 files such as pyproject.toml are left alone) and yields one item per step. The
-steps of a file are checked together, in worker processes with klproof's time
-and memory limits and through the verdict cache, when the first of its selected
-items runs. A step that does not hold fails with klproof's own explanation, at
+file is read in a worker under klproof's time and memory limits (a hostile
+file cannot hang collection), and the steps of a file are checked together, in
+worker processes with the same limits and through the verdict cache, when the
+first of its selected items runs. A step that does not hold fails with klproof's own explanation, at
 the step's file and line. A file that does not parse is one failing item.
 
 Modelled on pytest's "non-Python tests" example. SymPy is imported only when a
@@ -73,40 +74,43 @@ class DerivationFile(pytest.File):
             return str(self.path)
 
     def collect(self):
-        from klproof.api import parse_sources
-        from klproof.errors import KlproofError, Span
-
-        shown = self._display_path()
+        from klproof.check.runner import Overrun, call_bounded
+        from klproof.errors import KlproofError, show
         from klproof.parse.source import read_source
 
+        shown = self._display_path()
         try:
-            data = read_source(str(self.path))
+            self._data = read_source(str(self.path))
         except KlproofError as exc:
             yield UnreadableItem.from_parent(self, name="parse", error=exc.render(), line=1)
             return
-        (parsed,) = parse_sources([(shown, data)])
-        if isinstance(parsed, KlproofError):
-            yield UnreadableItem.from_parent(self, name="parse", error=parsed.at(Span(shown, 1)).render(),
-                                             line=parsed.span.line if parsed.span else 1)
+        timeout = self.config.getoption("klproof_timeout")
+        try:  # read in a worker, under the time and memory limits of a step: a hostile file cannot hang collection
+            error, line, steps = call_bounded(_step_infos, (shown, self._data), timeout)
+        except Overrun as exc:
+            error, line, steps = (f"{show(shown, 200)}:1: reading the file: {exc}\n  hint: a number tower or a huge "
+                                  "expression? simplify the file or split it; or raise --klproof-timeout"), 1, ()
+        except RuntimeError as exc:
+            error, line, steps = f"{show(shown, 200)}:1: internal error while reading: please report ({exc})", 1, ()
+        if error:
+            yield UnreadableItem.from_parent(self, name="parse", error=error, line=line)
             return
-        for step in parsed.steps:
-            yield StepItem.from_parent(self, name=f"step {step.number} (line {step.span.line})", step=step)
+        for step in steps:
+            yield StepItem.from_parent(self, name=f"step {step.number} (line {step.line})", step=step)
 
     def verdict_for(self, item: "StepItem"):
         """The item's verdict; the first call checks every selected step of this file together."""
         if getattr(self, "_verdicts", None) is None:
-            selected = [i for i in self.session.items if isinstance(i, StepItem) and i.parent is self]
-            if item not in selected:
-                selected.append(item)
-            self._verdicts = dict(zip((i.step.number for i in selected), self._check([i.step for i in selected])))
+            selected = {i.step.number for i in self.session.items if isinstance(i, StepItem) and i.parent is self}
+            self._verdicts = self._check(selected | {item.step.number})
         if item.step.number not in self._verdicts:
-            (self._verdicts[item.step.number],) = self._check([item.step])
+            self._verdicts.update(self._check({item.step.number}))
         return self._verdicts[item.step.number]
 
-    def _check(self, steps):
-        from klproof.api import check_steps
+    def _check(self, numbers: set[int]):
+        """Verdicts by step number; the file is read again in the workers, under their limits."""
+        from klproof.api import check_sources
         from klproof.check.decide import Options
-        from klproof.check.runner import default_jobs
 
         config = self.config
         options = Options(timeout=config.getoption("klproof_timeout"))
@@ -118,14 +122,30 @@ class DerivationFile(pytest.File):
             from klproof.check.cache import VerdictCache, default_directory
 
             cache = VerdictCache(default_directory(config.rootpath))
-        jobs = config.getoption("klproof_jobs") or default_jobs()
-        return check_steps(steps, options, jobs=jobs, cache=cache)
+        report = check_sources([(self._display_path(), self._data)], options, jobs=config.getoption("klproof_jobs"),
+                               cache=cache, only={0: frozenset(numbers)})
+        (result,) = report.files
+        if result.error:
+            raise UnreadableFile(result.error)
+        return {v.step.number: v for v in result.verdicts}
+
+
+def _step_infos(path: str, data: bytes):
+    """(error, its line, ()) or ("", 0, the StepInfo of every step); runs in a bounded worker."""
+    from klproof.api import parse_one
+    from klproof.check.decide import step_info
+    from klproof.errors import KlproofError, Span
+
+    parsed = parse_one(path, data)
+    if isinstance(parsed, KlproofError):
+        return parsed.at(Span(path, 1)).render(), parsed.span.line if parsed.span else 1, ()
+    return "", 0, tuple(step_info(step) for step in parsed.steps)
 
 
 class StepItem(pytest.Item):
     def __init__(self, *, step, **kwargs):
         super().__init__(**kwargs)
-        self.step = step
+        self.step = step  # its StepInfo: the parsed file lives only in the workers
 
     def runtest(self) -> None:
         verdict = self.parent.verdict_for(self)
@@ -144,8 +164,7 @@ class StepItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):
-        return self.path, self.step.span.line - 1, f"{self.parent._display_path()}:{self.step.span.line}: " \
-                                                   f"step {self.step.number}"
+        return self.path, self.step.line - 1, f"{self.parent._display_path()}:{self.step.line}: step {self.step.number}"
 
 
 class UnreadableItem(pytest.Item):

@@ -20,6 +20,20 @@ class Status(str, Enum):
         return list(Status).index(self)
 
 
+class Reason(str, Enum):
+    """Why a step has no verdict on its mathematics: its input, the run or klproof decided it.
+
+    Such verdicts say something about the input, the machine or klproof: never stored in the cache."""
+
+    UNREADABLE = "unreadable"  # the step's line cannot be read (an input error: exit 2)
+    TIMEOUT = "timeout"  # stopped at the per-step time limit
+    OUT_OF_MEMORY = "out of memory"  # stopped at the per-worker memory limit
+    TOO_DEEP = "too deeply nested"  # Python's recursion limit
+    CRASH = "crash"  # the worker process died
+    INTERNAL = "internal error"  # an exception inside a rule or the sampler: a klproof bug
+    INCONSISTENT = "internal inconsistency"  # a proof contradicted by a certified witness
+
+
 @dataclass(frozen=True)
 class Witness:
     """A point inside the assumptions where the two sides provably differ."""
@@ -75,6 +89,15 @@ class Verdict:
     evidence: NumericEvidence | None = None
     diagnosis: str = ""
     cached: bool = False
+    reason: Reason | None = None  # set when the input, the run or klproof, not the mathematics, decided it
+    hint: str = ""  # what to do next, for an unreadable step
+    traceback: str = ""  # of an internal error, for `klproof explain`
+    beyond_stated: bool = False  # proved, but only with rules beyond the step's own `by`
+
+    @property
+    def justification_insufficient(self) -> bool:
+        """Proved, but the stated justification alone did not prove it (`--strict-justifications` fails it)."""
+        return self.status is Status.PROVED and self.beyond_stated
 
     @property
     def passed(self) -> bool:
@@ -103,14 +126,28 @@ class Report:
     files: tuple[FileReport, ...] = ()
     seconds: float = 0.0
     settings: dict = field(default_factory=dict)  # seed, timeout, jobs: what makes the run reproducible
+    strict_justifications: bool = False  # a step proved only beyond its stated `by` fails too
+
+    def holds(self, verdict: Verdict) -> bool:
+        """Whether the step passes this run: proved (or accepted numeric), and under strict
+        justifications proved by the rules its `by` names."""
+        return verdict.passed and not (self.strict_justifications and verdict.justification_insufficient)
+
+    def file_passed(self, file: FileReport) -> bool:
+        return not file.error and all(self.holds(v) for v in file.verdicts)
 
     @property
     def passed(self) -> bool:
-        return all(f.passed for f in self.files)
+        return all(self.file_passed(f) for f in self.files)
+
+    @property
+    def beyond_stated(self) -> int:
+        """How many proved steps needed more than their stated justification."""
+        return sum(1 for v in self.verdicts if v.justification_insufficient)
 
     @property
     def has_input_errors(self) -> bool:
-        return any(f.error for f in self.files)
+        return any(f.error for f in self.files) or any(v.reason is Reason.UNREADABLE for v in self.verdicts)
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:

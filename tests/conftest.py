@@ -66,3 +66,17 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+def read_error(path: str, data: bytes):
+    """The error reading `data` gives: the file's ParseError, or else the first unreadable step's, as a ParseError."""
+    from klproof.errors import ParseError
+
+    try:
+        derivation = read_derivation(path, data)
+    except ParseError as exc:
+        return exc
+    for step in derivation.steps:
+        if step.error is not None:
+            return ParseError(step.error.message, step.error.span, step.error.hint or None)
+    raise AssertionError("no error: every step was read")

@@ -87,11 +87,16 @@ def test_the_key_covers_options_justification_and_the_checking_code(monkeypatch)
 
 
 def test_timeouts_and_corrupt_entries_are_not_reused(tmp_path):
-    from klproof.check.decide import timeout_verdict
+    from klproof.check.decide import crash_verdict, internal_verdict, step_info, timeout_verdict
+    from klproof.verdict import Reason
 
     (step,) = read_derivation("a.toml", derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2").encode()).steps
     cache = VerdictCache(tmp_path / "c")
-    cache.put(step, Options(), timeout_verdict(step, 1.0))
+    for unstable in (timeout_verdict(step_info(step), 1.0),
+                     crash_verdict(step_info(step), Reason.CRASH, "the checking process died", 1.0),
+                     crash_verdict(step_info(step), Reason.OUT_OF_MEMORY, "ran out of memory", 1.0),
+                     internal_verdict(step_info(step), "the numeric sampler", ValueError("x"), 1.0)):
+        cache.put(step, Options(), unstable)
     assert cache.get(step, Options()) is None and not (tmp_path / "c" / "steps").exists()
     from klproof.check.decide import check_step
 

@@ -50,7 +50,8 @@ def test_bad_input_exits_2_without_traceback_and_other_files_still_checked(tmp_p
 def test_missing_path_exits_2(tmp_path):
     result = run_cli("check", str(tmp_path / "nope.toml"))
     assert result.returncode == 2
-    assert "no such file" in result.stderr
+    assert "nope.toml:1: no such file" in result.stdout  # in the report and its summary (issue 12.6)
+    assert "FAILED 1 file" in result.stdout and "1 unreadable file" in result.stdout and "PASSED" not in result.stdout
 
 
 def test_version_and_help():

@@ -63,11 +63,12 @@ def test_junit_has_one_testcase_per_step_and_the_witness_in_the_failure(tmp_path
     assert failures[0].get("classname") == "examples.001_kl_divergence_derivation_as_written"
     assert failure.get("type") == "refuted" and "sign of the term" in failure.get("message")
     assert "witness:" in failure.text and "diagnosis:" in failure.text
-    unreadable = by_name[str(bad)]
-    (case,) = unreadable.findall("testcase")
-    assert case.find("error") is not None and "sigma2" in case.find("error").text
+    unreadable = by_name[str(bad)]  # neither line can be read: each is its own error
+    start, step = unreadable.findall("testcase")
+    assert start.find("error") is not None and "sigma2" in start.find("error").get("message")
+    assert step.find("error") is not None and "sigma2" in step.find("error").get("message")
     assert root.get("tests") == str(sum(int(s.get("tests")) for s in suites))
-    assert root.get("failures") == "1" and root.get("errors") == "1"
+    assert root.get("failures") == "1" and root.get("errors") == "2"
 
 
 def test_github_annotations_point_at_the_step_and_escape_properties(tmp_path):
@@ -137,3 +138,80 @@ def test_colour_on_a_terminal_and_off_with_no_color():
     assert "\x1b[" in coloured and "refuted" in coloured
     plain = run_in_terminal("check", EXAMPLE, env={"NO_COLOR": "1"})
     assert "refuted" in plain and "\x1b[31m" not in plain and "\x1b[1;31m" not in plain
+
+
+# -- SARIF for GitHub code scanning --------------------------------------------------------
+
+def test_sarif_has_what_github_code_scanning_requires(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(derivation_text("sigma2 + 1", "1 + sigma2"))
+    result = invoke("check", "--format", "sarif", "proofs/000_kl_divergence_integral.toml", EXAMPLE, str(bad))
+    assert result.returncode == 2
+    sarif = json.loads(result.stdout)
+    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
+    (run,) = sarif["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "klproof" and driver["rules"]
+    rule_ids = [r["id"] for r in driver["rules"]]
+    assert len(set(rule_ids)) == len(rule_ids) and all(r["shortDescription"]["text"] for r in driver["rules"])
+    results = run["results"]
+    # the refuted step of the example and the two unreadable lines of bad.toml; nothing for proved steps
+    assert sorted(r["ruleId"] for r in results) == ["klproof/refuted", "klproof/unreadable", "klproof/unreadable"]
+    for r in results:
+        assert r["ruleId"] in rule_ids and rule_ids[r["ruleIndex"]] == r["ruleId"]
+        assert r["message"]["text"] and r["level"] in ("error", "warning", "note")
+        (location,) = r["locations"]
+        physical = location["physicalLocation"]
+        assert physical["artifactLocation"]["uri"] and physical["region"]["startLine"] >= 1
+    refuted = next(r for r in results if r["ruleId"] == "klproof/refuted")
+    assert refuted["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == EXAMPLE
+    assert refuted["locations"][0]["physicalLocation"]["region"]["startLine"] == 92
+    assert "witness" in refuted["message"]["text"] and "sign of the term" in refuted["message"]["text"]
+    unreadable = [r for r in results if r["ruleId"] == "klproof/unreadable"]
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("file:///")
+               for r in unreadable)
+    assert all("unknown symbol 'sigma2'" in r["message"]["text"] for r in unreadable)
+    assert len({r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in unreadable}) == 2
+
+
+def test_sarif_of_a_passing_run_has_no_results():
+    result = invoke("check", "--format", "sarif", "proofs/002_epsilon_reparameterisation.toml")
+    assert result.returncode == 0 and json.loads(result.stdout)["runs"][0]["results"] == []
+
+
+# -- when the stated justification was not enough -----------------------------------------
+
+# needs the normal density and Gaussian moments, says linearity
+BEYOND = derivation_text("Integral(N(x, mu, sigma), x)", "1", by="linearity")
+
+
+def test_needing_more_than_the_stated_justification_is_shown_by_default(tmp_path):
+    (tmp_path / "beyond.toml").write_text(BEYOND)
+    result = invoke("check", "--no-cache", str(tmp_path / "beyond.toml"))
+    assert result.returncode == 0
+    assert "needed more than the stated justification; also used: normal density, Gaussian moments" in result.stdout
+    assert "PASSED 1 file, 1 step: 1 proved, 1 needed more than the stated justification" in result.stdout
+    report = json.loads(invoke("check", "--no-cache", "--format", "json", str(tmp_path / "beyond.toml")).stdout)
+    (step,) = report["files"][0]["steps"]
+    assert step["beyond_stated"] is True and step["passed"] is True and report["summary"]["beyond_stated"] == 1
+    github = invoke("check", "--format", "github", str(tmp_path / "beyond.toml")).stdout
+    assert "::notice file=" in github and "needed more than its stated justification" in github
+    assert "::error" not in github
+
+
+def test_strict_justifications_fail_ci_in_every_format(tmp_path):
+    (tmp_path / "beyond.toml").write_text(BEYOND)
+    (tmp_path / "stated.toml").write_text(derivation_text("Integral(N(x, mu, sigma), x)", "1", by="Gaussian moments"))
+    path = str(tmp_path / "beyond.toml")
+    strict = invoke("check", "--strict-justifications", path)
+    assert strict.returncode == 1 and "FAILED" in strict.stdout and "needed more" in strict.stdout
+    assert invoke("check", "--strict-justifications", str(tmp_path / "stated.toml")).returncode == 0
+    report = json.loads(invoke("check", "--strict-justifications", "--format", "json", path).stdout)
+    assert report["files"][0]["steps"][0]["passed"] is False and report["summary"]["passed"] is False
+    junit = ET.fromstring(invoke("check", "--strict-justifications", "--format", "junit", path).stdout)
+    assert junit.get("failures") == "1"
+    github = invoke("check", "--strict-justifications", "--format", "github", path).stdout
+    assert "::error file=" in github and "beyond its stated justification" in github
+    sarif = json.loads(invoke("check", "--strict-justifications", "--format", "sarif", path).stdout)
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["klproof/justification"]
+    assert json.loads(invoke("check", "--format", "sarif", path).stdout)["runs"][0]["results"] == []

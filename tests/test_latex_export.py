@@ -124,7 +124,7 @@ def test_export_writes_a_file(tmp_path):
     out = tmp_path / "x.md"
     result = run_cli("export", "proofs/002_epsilon_reparameterisation.toml", "--to", "markdown", "-o", str(out))
     assert result.returncode == 0 and result.stdout == ""
-    assert out.read_text(encoding="utf-8").startswith("# Deriving -D\\_KL")
+    assert out.read_text(encoding="utf-8").startswith("# Deriving $-D_{\\mathrm{KL}}$ with")
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None,
@@ -138,3 +138,19 @@ def test_standalone_export_compiles_with_pdflatex(tmp_path):
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout[-3000:]
         assert (tmp_path / "doc.pdf").stat().st_size > 10_000
+
+
+def test_a_step_accepted_on_numeric_evidence_is_exported_without_a_flag_and_says_so(tmp_path):
+    path = tmp_path / "numeric.toml"
+    path.write_text(derivation_text("sqrt(t**2 + 2*t + 1)", "t + 1", "algebra") + "numeric = true\n")
+    tex = run_cli("export", "--standalone", str(path))
+    assert tex.returncode == 0, tex.stderr
+    assert "\\overset{\\text{num.}}{=}" in tex.stdout and "[numeric evidence: 6 points, 30 digits, accepted]" in tex.stdout
+    assert "1 accepted on numeric evidence" in tex.stdout and "not a proof" in tex.stdout
+    assert "\\overset{?}{=}" not in tex.stdout and "Not verified" not in tex.stdout
+    md = run_cli("export", "--to", "markdown", str(path))
+    assert md.returncode == 0 and "≈ numeric evidence, accepted (6 points agree to 30 digits" in md.stdout
+    assert "ACCEPTED" not in md.stdout and "✗" not in md.stdout and "Not verified" not in md.stdout
+    path.write_text(derivation_text("sqrt(t**2 + 2*t + 1)", "t + 1", "algebra"))  # not accepted: refused
+    refused = run_cli("export", str(path))
+    assert refused.returncode == 1 and "step 1 is numeric" in refused.stderr

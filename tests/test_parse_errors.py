@@ -7,14 +7,12 @@ import pytest
 from klproof.errors import ParseError
 from klproof.parse.file import read_derivation
 
-from conftest import derivation_text
+from conftest import derivation_text, read_error
 
 
 def error_of(text: str | bytes) -> ParseError:
     data = text if isinstance(text, bytes) else text.encode()
-    with pytest.raises(ParseError) as info:
-        read_derivation("bad.toml", data)
-    return info.value
+    return read_error("bad.toml", data)
 
 
 @pytest.mark.parametrize("start,expr,message,hint", [
@@ -37,7 +35,9 @@ def error_of(text: str | bytes) -> ParseError:
     ("x | y", "x", "'|' is only allowed inside a probability", ""),
     ("x < y", "x", "only equations", ""),
     ("1/0", "x", "division by zero", ""),
-    ("Sum(x, (x, 1, 3))", "x", "is not declared an integer", ""),
+    ("Sum(x, (x, 1, a))", "x", "the bound a of a sum is not provably an integer", "declare the bound as an integer"),
+    ("Sum(x, (x, 1/2, 3))", "x", "the bound 1/2 of a sum is not provably an integer", ""),
+    ("NormalDiag(z, m[j], 1, (j, 1, a))", "x", "is not provably an integer", ""),
     ("E(x, x)", "x", "is not a density", ""),
 ])
 def test_expression_errors(start, expr, message, hint):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,8 @@ import pytest
 from conftest import ROOT, derivation_text
 
 GIT = shutil.which("git")
+INJECTED = ("--output=pyproject.toml", "-x.toml", "--format=json.toml")
+PYPROJECT = '[project]\nname = "not-a-derivation"\n'
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 
 
@@ -32,9 +35,13 @@ class _TryRepo:
         self.repo.mkdir()
         (self.repo / "good.toml").write_text(derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2"))
         (self.repo / "bad.toml").write_text(derivation_text("(a + b)**2", "a**2 + b**2"))
-        (self.repo / "pyproject.toml").write_text('[project]\nname = "not-a-derivation"\n')
+        (self.repo / "pyproject.toml").write_text(PYPROJECT)
         (self.repo / "notes.txt").write_text("not toml\n")
         (self.repo / "config.toml").write_text('[tool]\nkey = "a TOML file that is not a derivation"\n')
+        # File names that look like options (issue 12.3): without `--` the first overwrote pyproject.toml
+        # with the report and the second aborted the hook.
+        for name in INJECTED:
+            (self.repo / name).write_text(derivation_text("x + x", "2*x"))
         env = {**os.environ, "PRE_COMMIT_HOME": str(self.folder / "home"), "NO_COLOR": "1", "COLUMNS": "200",
                "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
                "GIT_COMMITTER_EMAIL": "t@t", "PRE_COMMIT_COLOR": "never"}
@@ -66,14 +73,18 @@ def test_pre_commit_hook_checks_derivations_and_fails_on_a_refuted_step():
     assert "klproof" in output and "Failed" in output, output[-3000:]
     assert code == 1, output[-3000:]
     assert "bad.toml:" in output and "refuted" in output, output[-3000:]
-    assert "good.toml" in output and "1 proved, 1 refuted" in output, output[-3000:]
+    assert "good.toml" in output, output[-3000:]
     report = output.split("klproof....")[-1]
-    assert "pyproject" not in report and "config.toml" not in report, "only derivations are checked"
-    assert "2 files, 2 steps" in report
+    assert not re.search(r"(?m)^(pyproject|config)\.toml", report), "only derivations are checked"
+    assert "5 files, 5 steps" in report and "4 proved, 1 refuted" in report
+    for name in INJECTED:  # checked as files, not read as options
+        assert f"{name}  test" in report, report[-3000:]
+    assert (RUN.repo / "pyproject.toml").read_text() == PYPROJECT, "a file name was taken for --output"
+    assert not list(RUN.repo.glob("*.json")) and "{" not in report.split("\n")[1], "a file name was taken for --format"
     assert "- exit code: 1" in output
 
 
 def test_hook_manifest_is_what_the_readme_promises():
     text = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert "id: klproof" in text and "entry: klproof check" in text and "language: python" in text
-    assert "types: [toml]" in text and "files: " in text and "--derivations-only" in text
+    assert "types: [toml]" in text and "files: " in text and "args: [--derivations-only, --]" in text

@@ -41,12 +41,18 @@ def test_location_is_the_steps_file_and_line(pytester):
     assert item.location[1] == line and description.startswith(f"wrong.toml:{line + 1}: step 1")
 
 
-def test_a_file_that_does_not_parse_is_one_failing_item(pytester):
+def test_each_unreadable_line_is_its_own_failing_item(pytester):
     pytester.makefile(".toml", bad=derivation_text("sigma2 + 1", "1 + sigma2"))
     result = pytester.runpytest(*QUIET, "--klproof-no-cache")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*unknown symbol 'sigma2'*", "*did you mean 'sigma_2'*"])
+
+
+def test_a_file_that_does_not_parse_is_one_failing_item(pytester):
+    pytester.makefile(".toml", bad='title = "t"\n[symbols\n[[chain]]\nstart = "x"\n')
+    result = pytester.runpytest(*QUIET, "--klproof-no-cache")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*cannot read the derivation*", "*unknown symbol 'sigma2'*",
-                                 "*did you mean 'sigma_2'*"])
+    result.stdout.fnmatch_lines(["*cannot read the derivation*", "*not valid TOML*"])
 
 
 def test_cache_is_shared_with_the_command_line(pytester, monkeypatch):

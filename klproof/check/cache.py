@@ -57,7 +57,7 @@ from pathlib import Path
 from klproof import __version__
 from klproof.check.decide import Options, step_info
 from klproof.model import Step
-from klproof.verdict import FileReport, NumericEvidence, Status, StepInfo, Verdict, Witness
+from klproof.verdict import FileReport, NumericEvidence, Reason, Status, StepInfo, Verdict, Witness
 
 FORMAT = 2  # of the entries; part of every key
 MAX_ENTRY_BYTES = 4 * 1024 * 1024  # a step entry is a few kB; a whole file's report well under this
@@ -67,7 +67,7 @@ README = ("# klproof cache\n\nVerdicts of unchanged derivation steps, so that `k
 CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
                 "# This file is a cache directory tag created by klproof.\n"
                 "# For information about cache directory tags, see https://bford.info/cachedir/\n")
-UNCACHEABLE_METHODS = frozenset({"timeout", "not checked"})  # a step over its time limit, a crashed worker
+UNCACHEABLE_REASONS = frozenset(Reason)  # a timeout, a crashed worker, an internal error: about the run, not the step
 
 
 PRESENTATION = ("cli.py", "pytest_plugin.py", "starter.py", "report/")  # cannot change a verdict
@@ -226,7 +226,7 @@ def _digest(payload: dict) -> str:
 
 
 def is_cacheable(verdict: Verdict) -> bool:
-    return verdict.method not in UNCACHEABLE_METHODS and verdict.status is not Status.ERROR
+    return verdict.reason not in UNCACHEABLE_REASONS and verdict.status is not Status.ERROR
 
 
 def needs_full_key(verdict: Verdict, options: Options) -> bool:
@@ -245,6 +245,7 @@ def encode(verdict: Verdict) -> dict:
         "witness": asdict(verdict.witness) if verdict.witness else None,
         "evidence": asdict(verdict.evidence) if verdict.evidence else None,
         "diagnosis": verdict.diagnosis,
+        "beyond_stated": verdict.beyond_stated,
     }
 
 
@@ -282,7 +283,8 @@ def decode(data, info: StepInfo) -> Verdict:
     """The stored verdict, for the step as it is now. Raises BadEntry unless every field has its type."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BadEntry("another cache format")
-    for name, kind in (("method", str), ("detail", str), ("diagnosis", str), ("rules", list)):
+    for name, kind in (("method", str), ("detail", str), ("diagnosis", str), ("rules", list),
+                       ("beyond_stated", bool)):
         if not isinstance(data.get(name), kind):
             raise BadEntry(f"{name} has the wrong type")
     if not all(isinstance(r, str) for r in data["rules"]):
@@ -296,7 +298,7 @@ def decode(data, info: StepInfo) -> Verdict:
         if data.get("evidence") is not None else None
     return Verdict(step=info, status=status, method=data["method"], rules=tuple(data["rules"]),
                    detail=data["detail"], seconds=0.0, witness=witness, evidence=evidence,
-                   diagnosis=data["diagnosis"], cached=True)
+                   diagnosis=data["diagnosis"], cached=True, beyond_stated=data["beyond_stated"])
 
 
 class VerdictCache:
@@ -407,7 +409,8 @@ class VerdictCache:
     def _store(self, key: str, entry: dict, folder: Path) -> bool:
         if not self.usable:
             return False
-        body = json.dumps(entry, ensure_ascii=False)
+        # ASCII JSON: a non-UTF-8 file name (lone surrogates in a path) is written escaped, never a crash
+        body = json.dumps(entry, ensure_ascii=True)
         try:
             self._prepare()
             self._write(self._path(key, folder), json.dumps({"mac": self._mac(key, body), "body": body}))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from klproof.catalog import RULES
+from klproof.catalog import EVALUATION, RULES
 from klproof.model import Step
-from klproof.verdict import NumericEvidence, Status, StepInfo, Verdict
+from klproof.verdict import NumericEvidence, Reason, Status, StepInfo, Verdict
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,47 @@ def describe_rules(rules: tuple[str, ...]) -> str:
     return ", ".join(RULES[r].title for r in rules) if rules else "algebra"
 
 
+class InternalFailure(Exception):
+    """An exception inside a rule or the sampler: a klproof bug, named by where it happened."""
+
+    def __init__(self, where: str):
+        super().__init__(where)
+        self.where = where
+
+
 def check_step(step: Step, options: Options) -> Verdict:
-    """Everything klproof does for one step. Pure: the same step and options give the same verdict."""
+    """Everything klproof does for one step. Pure: the same step and options give the same verdict.
+
+    An exception inside a rule or the sampler is that step's internal error, never a reason
+    worded from Python's message (MemoryError and RecursionError are limits: the runner reports them)."""
+    if step.error is not None:
+        return unreadable_verdict(step)
+    started = time.perf_counter()
+    try:
+        return _check_step(step, options, started)
+    except InternalFailure as failure:
+        where = f"the rule '{RULES[failure.where].title}'" if failure.where in RULES else failure.where
+        return internal_verdict(step_info(step), where, failure.__cause__ or failure, time.perf_counter() - started)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as exc:
+        return internal_verdict(step_info(step), "the checker", exc, time.perf_counter() - started)
+
+
+def _check_step(step: Step, options: Options, started: float) -> Verdict:
     from klproof.check.engine import prove, simplify_rung  # SymPy is imported here, in the worker, not at CLI start
 
-    started = time.perf_counter()
     attempt = prove(step, record_forms=options.record_forms, allow_simplify=False)
     numeric = None
     if options.numeric and (not attempt.proved or options.cross_check):
         from klproof.check.numeric import sample
 
-        numeric = sample(step, seed=options.seed, points=options.points, digits=options.digits)
+        try:
+            numeric = sample(step, seed=options.seed, points=options.points, digits=options.digits)
+        except (MemoryError, RecursionError):
+            raise
+        except Exception as exc:
+            raise InternalFailure("the numeric sampler") from exc
     if not attempt.proved and (numeric is None or numeric.witness is None):
         # The slow last rung, only where no counterexample was found: a refuted step cannot be proved.
         attempt = simplify_rung(attempt)
@@ -56,17 +86,23 @@ def check_step(step: Step, options: Options) -> Verdict:
 
 def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
     info = step_info(step)
+    if attempt.proved and attempt.stage == EVALUATION and (numeric is None or numeric.evidence is None):
+        # SymPy's own evaluation counts only where the independent numeric check agrees with it
+        why = numeric.reason if numeric is not None and numeric.reason else "numeric checking is off"
+        return Verdict(info, Status.UNKNOWN, "not proved", attempt.rules,
+                       f"SymPy evaluates the difference to 0, but the numeric check could not confirm it ({why})",
+                       seconds)
     if attempt.proved:
         if numeric is not None and numeric.witness is not None:
             # A symbolic proof contradicted by a certified witness means a rule is wrong: fail closed.
             return Verdict(info, Status.ERROR, "internal inconsistency", attempt.rules,
                            "the rewrites proved this step but a certified witness refutes it; please report this",
-                           seconds, witness=numeric.witness)
+                           seconds, witness=numeric.witness, reason=Reason.INCONSISTENT)
         method = describe_rules(attempt.rules)
         if attempt.factor and attempt.factor not in ("1",):
             method += f" (previous equation × {attempt.factor})"
-        detail = _beyond_stated(step, attempt)
-        return Verdict(info, Status.PROVED, method, attempt.rules, detail, seconds)
+        return Verdict(info, Status.PROVED, method, attempt.rules, "", seconds,
+                       beyond_stated=bool(step.by) and attempt.stage != "stated rules")
     if numeric is not None and numeric.witness is not None:
         return Verdict(info, Status.REFUTED, "counterexample", attempt.rules, numeric.diagnosis, seconds,
                        witness=numeric.witness, diagnosis=numeric.diagnosis)
@@ -87,23 +123,35 @@ def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
     return Verdict(info, Status.UNKNOWN, "not proved", attempt.rules, reason, seconds)
 
 
-def _beyond_stated(step: Step, attempt) -> str:
-    if step.by and attempt.stage != "stated rules":
-        return f"needed more than the stated justification ({step.by_text})"
-    return ""
-
-
 def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def timeout_verdict(step: Step, seconds: float) -> Verdict:
-    return Verdict(step_info(step), Status.UNKNOWN, "timeout",
-                   detail=f"stopped after {seconds:g} s; raise --timeout or split the step", seconds=seconds)
+def unreadable_verdict(step: Step) -> Verdict:
+    """A step that cannot be read is that step's error, at its own line; the others are still checked."""
+    error = step.error
+    return Verdict(step_info(step), Status.ERROR, "unreadable", detail=error.message, reason=Reason.UNREADABLE,
+                   hint=error.hint)
 
 
-def crash_verdict(step: Step, what: str, seconds: float) -> Verdict:
-    return Verdict(step_info(step), Status.UNKNOWN, "not checked", detail=what, seconds=seconds)
+def timeout_verdict(info: StepInfo, seconds: float) -> Verdict:
+    return Verdict(info, Status.UNKNOWN, "timeout", detail=f"stopped after {seconds:g} s; raise --timeout or split the step",
+                   seconds=seconds, reason=Reason.TIMEOUT)
 
 
-__all__ = ["Options", "check_step", "decide", "timeout_verdict", "crash_verdict", "step_info"]
+def crash_verdict(info: StepInfo, reason: Reason, what: str, seconds: float) -> Verdict:
+    """A step the run could not finish (memory, nesting, a dead worker): unknown, never cached."""
+    return Verdict(info, Status.UNKNOWN, "not checked", detail=what, seconds=seconds, reason=reason)
+
+
+def internal_verdict(info: StepInfo, where: str, exc: BaseException, seconds: float) -> Verdict:
+    """A klproof bug met while checking this step: an error that names where, with the traceback for `explain`."""
+    import traceback
+
+    trace = "".join(traceback.format_exception(exc))[-20_000:]
+    return Verdict(info, Status.ERROR, f"internal error in {where}: please report", detail=type(exc).__name__,
+                   seconds=seconds, reason=Reason.INTERNAL, traceback=trace)
+
+
+__all__ = ["Options", "InternalFailure", "check_step", "decide", "timeout_verdict", "crash_verdict",
+           "internal_verdict", "step_info", "unreadable_verdict"]

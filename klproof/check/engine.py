@@ -12,12 +12,15 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-from klproof.catalog import RULES, with_prerequisites
+from klproof.catalog import EVALUATION, RULES, with_prerequisites
+from klproof.check.decide import InternalFailure
 from klproof.check.rules import PASSES, expectation, kl_definition
 from klproof.model import Identity, Implication, Step
+from klproof.printing import show
+from klproof.vocabulary.binders import canonical, subst
 
 MAX_ROUNDS = 4
-ALL_RULES = frozenset(RULES) - {"simplify"}
+ALL_RULES = frozenset(RULES) - {"simplify", EVALUATION}  # the last rungs are not rewrites
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,12 @@ def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms:
         for rule, rewrite, triggers in PASSES:
             if rule not in allowed or not expr.has(*triggers):
                 continue
-            after = rewrite(expr)
+            try:
+                after = canonical(rewrite(expr))  # every rewrite's result in alpha-normal form
+            except (MemoryError, RecursionError):  # resource limits, reported as such by the runner
+                raise
+            except Exception as exc:  # a bug in this rule: name it (decide turns it into an internal error)
+                raise InternalFailure(rule) from exc
             if after != expr:
                 if rule not in fired:
                     fired.append(rule)
@@ -62,23 +70,30 @@ def is_zero(expr: sp.Expr) -> bool:
 
 
 def substitute(expr: sp.Expr, old: sp.Symbol, new: sp.Expr, target: sp.Expr) -> sp.Expr | None:
-    """Change of variables old = a*u + b (a != 0) in every integral over the real line in old.
+    """Change of variables old = a*u + b (a != 0) in every integral over the real line in `old`.
 
-    u is the variable that `target` (the other side of the step) integrates over:
-    z = mu + sigma*eps is affine in mu as well as in eps, and only the other side says which is meant.
+    The file names the variables (`substitute = "z = mu + sigma*eps"`); in the claim they are the bound
+    variables of integrals, matched by name. u is the variable that `target` (the other side of the step)
+    integrates over: z = mu + sigma*eps is affine in mu as well as in eps, and only the other side says
+    which is meant. An integrand that already mentions a free variable named like u is left alone: the
+    author's u and that free one would be confused.
     """
-    bound = {n.limits[0][0] for n in target.atoms(sp.Integral)}
-    candidates = sorted((s for s in new.free_symbols if s in bound and s.is_real), key=sp.default_sort_key)
+    bound = {n.limits[0][0] for n in target.atoms(sp.Integral) if len(n.limits) == 1}
+    by_name = {s.name: s for s in new.free_symbols}
+    candidates = sorted((u for u in bound if u.name in by_name and u.is_real), key=sp.default_sort_key)
     changed = False
 
     def transform(n: sp.Integral):
         nonlocal changed
         (var, lo, hi), = n.limits
-        if var != old or (lo, hi) != (-sp.oo, sp.oo):
+        if var.name != old.name or (lo, hi) != (-sp.oo, sp.oo):
             return n
         for u in candidates:
-            slope = sp.diff(new, u)
-            if slope.has(u) or sp.expand(new - slope * u).has(u):
+            if any(s.name == u.name for s in n.function.free_symbols):
+                continue  # a free variable of the integrand has the new variable's name: refuse
+            image = new.xreplace({by_name[u.name]: u})  # the author's u is the integral's variable
+            slope = sp.diff(image, u)
+            if slope.has(u) or sp.expand(image - slope * u).has(u):
                 continue  # not affine in u
             if slope.is_positive:
                 jacobian = slope
@@ -87,11 +102,11 @@ def substitute(expr: sp.Expr, old: sp.Symbol, new: sp.Expr, target: sp.Expr) -> 
             else:
                 continue
             changed = True
-            return sp.Integral(n.function.xreplace({old: new}) * jacobian, (u, -sp.oo, sp.oo))
+            return sp.Integral(subst(n.function, {var: image}) * jacobian, (u, -sp.oo, sp.oo))
         return n
 
     out = expr.replace(lambda n: isinstance(n, sp.Integral) and len(n.limits) == 1 and len(n.limits[0]) == 3, transform)
-    return out if changed else None
+    return canonical(out) if changed else None
 
 
 def _ladder(step: Step):
@@ -138,20 +153,40 @@ def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True, f
             if factor is not None:
                 fired.append("equation")
                 return Attempt(True, tuple(fired), stage, factor=str(factor), forms=tuple(forms or ()))
-    attempt = Attempt(False, tuple(fired), stage, residual=form_text(residual), forms=tuple(forms or ()),
+    attempt = Attempt(False, tuple(fired), stage, residual=show(residual), forms=tuple(forms or ()),
                       residual_expr=residual)
     return simplify_rung(attempt, form_text) if allow_simplify else attempt
 
 
 def simplify_rung(attempt: Attempt, form_text=str) -> Attempt:
-    """The slow last rung: SymPy's simplify on what the rules left (not on sums and integrals)."""
+    """The slow last rung: SymPy's simplify on what the rules left; sums and integrals evaluated by SymPy."""
     residual = attempt.residual_expr
-    if attempt.proved or residual is None or residual.has(sp.Integral, sp.Sum):
+    if attempt.proved or residual is None:
         return attempt
+    if residual.has(sp.Integral, sp.Sum, sp.Product):
+        return _evaluation_rung(attempt, residual, form_text)
     simplified = sp.simplify(residual)
     forms = attempt.forms + ((("simplify", form_text(simplified)),) if attempt.forms else ())
     if is_zero(sp.expand(simplified)):
         return Attempt(True, attempt.rules + ("simplify",), "simplify", forms=forms)
+    return replace(attempt, forms=forms)
+
+
+def _evaluation_rung(attempt: Attempt, residual: sp.Expr, form_text) -> Attempt:
+    """SymPy evaluates the sums and integrals the rules left (integrate, summation), as a notebook user's
+    `simplify((lhs - rhs).doit())` would. SymPy's integration is not to be trusted blindly (it may drop the
+    conditions of a Piecewise, or return a wrong parametric result), so a zero here is a candidate only:
+    `decide` grades it proved when the independent numeric check agrees, and says so."""
+    try:
+        evaluated = residual.doit()
+        if evaluated.has(sp.Piecewise, sp.Integral, sp.Sum, sp.Product):
+            return attempt  # conditions or unevaluated parts: nothing SymPy could settle
+        simplified = sp.simplify(evaluated)
+    except (ArithmeticError, ValueError, TypeError, NotImplementedError, AttributeError, RecursionError):
+        return attempt  # SymPy could not evaluate it: the step stays where the rules left it
+    forms = attempt.forms + (((EVALUATION, form_text(simplified)),) if attempt.forms else ())
+    if is_zero(sp.expand(simplified)):
+        return Attempt(True, attempt.rules + (EVALUATION,), EVALUATION, forms=forms)
     return replace(attempt, forms=forms)
 
 

@@ -13,15 +13,26 @@ from typing import Callable
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.vocabulary.binders import subst
 
 MAX_DEFINITION_DEPTH = 20
+MAX_WRITTEN_OUT = 32  # terms of a finite sum with concrete bounds that are written out
 
 
 def expand_definitions(e: sp.Expr) -> sp.Expr:
+    """Each application replaced by its body, where its arguments meet the parameters' assumptions."""
+
+    def expand(n: C.Defined):
+        body = n.expand_definition()
+        return n if body is None else body
+
     for _ in range(MAX_DEFINITION_DEPTH):
         if not e.has(C.Defined):
             return e
-        e = e.replace(lambda n: isinstance(n, C.Defined), lambda n: n.expand_definition())
+        after = e.replace(lambda n: isinstance(n, C.Defined), expand)
+        if after == e:
+            return e
+        e = after
     return e
 
 
@@ -50,7 +61,9 @@ def kl_product(e: sp.Expr) -> sp.Expr:
         # The per-dimension KL is over the density's own (real) variable, as authors write it,
         # so that "KL of a product" alone closes KL(prod q_j || prod p_j) = sum_j KL(q_j || p_j).
         x = q.args[0] if q.args[0].is_real else sp.Dummy("x", real=True)
-        return sp.Sum(C.KL(C.Normal(x, mq, sq), C.Normal(x, mp.xreplace({k: j}), sp_.xreplace({k: j})), x), (j, a, b))
+        # p's index becomes q's: capture-avoiding, so a free j inside p is never taken for the index
+        mp, sp_ = subst(mp, {k: j}), subst(sp_, {k: j})
+        return sp.Sum(C.KL(C.Normal(x, mq, sq), C.Normal(x, mp, sp_), x), (j, a, b))
 
     return e.replace(lambda n: isinstance(n, C.KL), split)
 
@@ -72,6 +85,8 @@ def expectation(e: sp.Expr, latent_sum: Callable[[sp.Expr, sp.Symbol], sp.Expr] 
             return sp.Integral(density * f, (var, -sp.oo, sp.oo))
         if isinstance(density, C.Prob):
             return latent_sum(density * f, var)
+        if isinstance(density, C.FINITE_DENSITIES):  # a finite sum over the support, written out
+            return sp.Add(*[subst(density * f, {var: value}) for value in density.support])
         return n
 
     return e.replace(lambda n: isinstance(n, C.Expectation), expand)
@@ -111,21 +126,23 @@ def _split_terms(f: sp.Expr, var) -> list[tuple[sp.Expr, sp.Expr]]:
 
 
 def sum_linearity(e: sp.Expr) -> sp.Expr:
-    """Split finite sums into sums of monomials, constants pulled out, bound index renamed canonically."""
+    """Split finite sums into sums of monomials, constants pulled out (the engine names indices canonically)."""
 
     def split(n: sp.Sum):
-        if len(n.limits) != 1:
+        if len(n.limits) > 1:  # SymPy merges nested sums; the first limit is the innermost
+            inner = split(sp.Sum(n.function, n.limits[0]))
+            return sp.Add(*[sp.Sum(term, *n.limits[1:]) for term in sp.Add.make_args(sp.expand(inner))])
+        if len(n.limits[0]) != 3:
             return n
         j, a, b = n.limits[0]
-        k = sp.Symbol("_k", integer=True)
+        if a.is_Integer and b.is_Integer and 0 <= b - a + 1 <= MAX_WRITTEN_OUT:  # written out, term by term
+            return sp.Add(*[subst(n.function, {j: value}) for value in range(int(a), int(b) + 1)])
         total = sp.Integer(0)
         for coeff, dep in _split_terms(n.function, j):
-            if dep == 1 and (b - a + 1).is_nonnegative:
+            if dep == 1 and (b - a + 1).is_nonnegative and a.is_integer and b.is_integer:
                 total += coeff * (b - a + 1)  # an empty range sums to 0: only count terms where b >= a - 1
-            elif dep == 1:
-                total += coeff * sp.Sum(1, (k, a, b))
             else:
-                total += coeff * sp.Sum(dep.xreplace({j: k}), (k, a, b))
+                total += coeff * sp.Sum(dep, (j, a, b))
         return total
 
     return e.replace(lambda n: isinstance(n, sp.Sum), split)
@@ -174,13 +191,18 @@ def _gaussian(n: sp.Integral) -> sp.Expr | None:
 
 
 def gaussian_moments(e: sp.Expr) -> sp.Expr:
-    def whole_line(n) -> bool:
-        return isinstance(n, sp.Integral) and len(n.limits) == 1 and len(n.limits[0]) == 3 \
+    def whole_line(n) -> bool:  # over the real line in its innermost variable (SymPy's first limit)
+        return isinstance(n, sp.Integral) and len(n.limits[0]) == 3 \
             and n.limits[0][1] == -sp.oo and n.limits[0][2] == sp.oo
 
     def evaluate(n: sp.Integral) -> sp.Expr:
-        closed = _gaussian(n)
-        return n if closed is None else closed
+        # A multiple integral (SymPy merges nested ones) is an iterated integral: the innermost first, as
+        # written; no change of order (Fubini) is involved.
+        inner = sp.Integral(n.function, n.limits[0]) if len(n.limits) > 1 else n
+        closed = _gaussian(inner)
+        if closed is None:
+            return n
+        return sp.Integral(closed, *n.limits[1:]) if len(n.limits) > 1 else closed
 
     return e.replace(whole_line, evaluate)
 

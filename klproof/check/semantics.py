@@ -258,6 +258,21 @@ class Evaluator:
         x, mu, sigma = (self.compile(a) for a in e.args)
         return lambda env: normal(x(env), mu(env), sigma(env))
 
+    def _bernoulli(self, e: C.Bernoulli) -> Compiled:
+        """p at 1, 1 - p at 0, for p in [0, 1]; elsewhere no claim is made."""
+        x, p = (self.compile(a) for a in e.args)
+
+        def mass(env):
+            value, chance = x(env), real(p(env))
+            if not 0 <= chance <= 1:
+                raise Undefined("a Bernoulli parameter outside [0, 1]")
+            if value == 1:
+                return chance
+            if value == 0:
+                return 1 - chance
+            raise NotEvaluable("a Bernoulli mass outside its support {0, 1}")
+        return mass
+
     def _normal_diag(self, e: C.NormalDiag) -> Compiled:
         z, mu, sigma, j, a, b = e.args
         mu_fn, sigma_fn, a_fn, b_fn = self.compile(mu), self.compile(sigma), self.compile(a), self.compile(b)
@@ -330,6 +345,13 @@ class Evaluator:
             return gaussian
         if isinstance(density, C.NormalDiag):
             return self._diagonal_average(density, integrand)
+        if isinstance(density, C.Bernoulli) and density.args[0] == var:
+            trace = self.trace
+
+            def finite(env):  # its support is {0, 1}: an exact sum
+                trace.spend(2)
+                return mpmath.fsum(integrand({**env, var: mpmath.mpf(v)}) for v in (0, 1))
+            return finite
         raise NotEvaluable(f"no density {type(density).__name__}")
 
     def _diagonal_average(self, density: C.NormalDiag, integrand: Compiled) -> Compiled:
@@ -627,7 +649,7 @@ _FUNCTIONS: dict[type, Callable] = {
 }
 
 _HANDLERS: dict[type, Callable[[Evaluator, sp.Basic], Compiled]] = {
-    C.Normal: Evaluator._normal, C.NormalDiag: Evaluator._normal_diag, C.Prob: Evaluator._prob,
+    C.Normal: Evaluator._normal, C.Bernoulli: Evaluator._bernoulli, C.NormalDiag: Evaluator._normal_diag, C.Prob: Evaluator._prob,
     C.Expectation: Evaluator._expectation, C.KL: Evaluator._kl, C.LatentSum: Evaluator._latent_sum,
     sp.Integral: Evaluator._integral, sp.Sum: Evaluator._sum, sp.Product: Evaluator._product,
     C.Defined: Evaluator._defined, C.Trace: Evaluator._trace, C.Det: Evaluator._det, C.Dot: Evaluator._dot,

@@ -12,49 +12,27 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 import warnings
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable
 
 import sympy as sp
+from sympy.core.symbol import Str
 
 from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
+from klproof.parse import build as B
+from klproof.parse.build import (MAX_DEPTH, MAX_EXPANDED_NODES, MAX_EXPRESSION_CHARS, MAX_FILE_NODES,
+                                 MAX_INTEGER_DIGITS, MAX_NODES, Scope)
 
-MAX_EXPRESSION_CHARS = 5_000
-MAX_NODES = 2_000
-MAX_DEPTH = 60
-MAX_INTEGER_DIGITS = 100
-MAX_EXPONENT = 1_000  # |n| in x**n for a numeric n, also after powers combine: x**999 * x**2
-MAX_RESULT_DIGITS = 2_000  # numbers built from literals, e.g. 2**1000
-MAX_EXPANDED_NODES = 10_000  # an expression with every definition replaced by its body
-MAX_FILE_NODES = 20_000  # all the expressions of one file together (bounds the time to read a file)
-
-_RESULT_BITS = int(MAX_RESULT_DIGITS * 3.3219) + 1  # bits of a number of MAX_RESULT_DIGITS digits
 _DECIMAL = re.compile(r"^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
 
 
-@dataclass
-class Scope:
-    """The names an expression may use: what the derivation file declared."""
-
-    symbols: dict[str, sp.Symbol] = field(default_factory=dict)
-    families: dict[str, sp.IndexedBase] = field(default_factory=dict)
-    distributions: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    definitions: dict[str, sp.Lambda] = field(default_factory=dict)
-    # while a definition's body is read: its own name, and the names of the definitions below it
-    defining: str | None = None
-    later_definitions: tuple[str, ...] = ()
-    # per definition: (tree size of its fully expanded body, occurrences of each symbol in it)
-    expanded: dict[str, tuple[int, dict]] = field(default_factory=dict)
-    nodes_read: int = 0  # syntax-tree nodes of every expression read with this scope so far
-
-    def known_names(self) -> list[str]:
-        return [*self.symbols, *self.families, *self.distributions, *self.definitions, *BUILTINS, *CONSTANTS]
-
-
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "oo": sp.oo, "inf": sp.oo}
+# densities over one variable (their first argument) and that variable's domain
+DENSITIES: dict[str, dict] = {"N": {"real": True}, "NormalDiag": {"real": True},
+                               **{cls.syntax: cls.domain for cls in C.FINITE_DENSITIES}}
 
 
 def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool = True,
@@ -77,6 +55,13 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
     if bad is not None:
         raise ParseError(f"expression contains the control character U+{ord(text[bad]):04X}", where.at(bad),
                          "remove it; expressions are plain text")
+    foreign = next((i for i, c in enumerate(text) if not c.isascii()), None)
+    if foreign is not None:  # Python folds ｘ, 𝐱 into x (NFKC): the report would show what was not checked
+        c = text[foreign]
+        raise ParseError(f"expression contains the non-ASCII character U+{ord(c):04X} "
+                         f"({unicodedata.name(c, 'unnamed')})", where.at(foreign),
+                         "expressions are ASCII: write names as declared (mu, sigma) and digits 0-9; "
+                         "use latex = '...' for mathematical notation")
     # one line with the same offsets: a multi-line string is one expression; leading blanks are skipped
     source = text.replace("\r", " ").replace("\n", " ").replace("\t", " ")
     lead = len(source) - len(source.lstrip(" "))
@@ -102,7 +87,7 @@ def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool =
     if scope.nodes_read > MAX_FILE_NODES:
         raise ParseError(f"the expressions of this file have more than {MAX_FILE_NODES:,} parts in all", where.at(0),
                          "split the derivation into several files")
-    return _Translator(scope, where, source).top(tree.body, allow_equation)
+    return B.finish(_Translator(scope, where, source).top(tree.body, allow_equation))
 
 
 def _type_name(value) -> str:
@@ -159,29 +144,6 @@ def _is_chain(node: ast.AST) -> bool:
     return isinstance(node, ast.BinOp) and isinstance(node.op, _CHAIN_OPS)
 
 
-def _bits(r: sp.Rational) -> int:
-    return max(int(r.p).bit_length(), int(r.q).bit_length())
-
-
-def _too_big(value: sp.Basic) -> str | None:
-    """Why `value`, just built by one operation, is too large to keep; None if it is fine.
-
-    Only the value and its direct parts can be new (SymPy folds numbers into the
-    coefficient of a sum or product, and merges powers of one base), so checking
-    two levels after every operation bounds every number the expression holds.
-    """
-    parts = [value, *value.args]
-    for part in list(parts):
-        if part.is_Pow:
-            parts.extend(part.args)
-    for part in parts:
-        if part.is_Rational and _bits(part) > _RESULT_BITS:
-            return f"a number with more than {MAX_RESULT_DIGITS:,} digits"
-        if part.is_Pow and part.exp.is_Number and abs(part.exp) > MAX_EXPONENT:
-            return f"the power {show(str(part), 40)} (exponent above {MAX_EXPONENT:,})"
-    return None
-
-
 def expanded_size(expr: sp.Basic, scope: Scope) -> tuple[int, dict]:
     """(tree size, occurrences of each symbol) of `expr` with every definition replaced by its body.
 
@@ -231,7 +193,6 @@ class _Translator:
         self.span = where.span
         self.source = source
         self.encoded = source.encode("utf-8")
-        self.bound: dict[str, sp.Symbol] = {}  # names bound by Sum/Integral limits
 
     # -- errors -------------------------------------------------------------
     def error(self, node: ast.AST, message: str, hint: str | None = None) -> ParseError:
@@ -247,11 +208,11 @@ class _Translator:
 
     def checked(self, node: ast.AST, value):
         """`value`, built by `node`, after checking that it stays small."""
-        why = _too_big(value)
+        why = B.too_big(value)
         if why:
             raise self.error(node, f"'{self.segment(node)}' makes {why}",
                              "klproof bounds numbers and powers so that no step can exhaust memory")
-        if value is sp.nan or value is sp.zoo:
+        if B.undefined(value):
             raise self.error(node, f"'{self.segment(node)}' is undefined ({value})",
                              "check for a division by zero, log(0) or oo - oo")
         return value
@@ -305,10 +266,9 @@ class _Translator:
 
     def _Name(self, node: ast.Name):
         name = node.id
-        if name in self.bound:
-            return self.bound[name]
-        if name in self.scope.symbols:
-            return self.scope.symbols[name]
+        symbol = self.scope.symbol(name)
+        if symbol is not None:
+            return symbol
         if name in CONSTANTS:
             return CONSTANTS[name]
         if name in self.scope.families:
@@ -364,21 +324,10 @@ class _Translator:
         return self.checked(node, _ARITHMETIC[op](left, right))
 
     def _power(self, node: ast.BinOp, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
-        if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
-            raise self.error(node, f"exponent {show(str(exponent))} is too large; the limit is {MAX_EXPONENT:,}",
-                             "klproof bounds exponents so that no step can exhaust memory")
-        for number in exponent.atoms(sp.Rational):  # 2**(10**99 + x) would be expanded later
-            if abs(number.p) > MAX_EXPONENT or number.q > MAX_EXPONENT:
-                raise self.error(node, f"the exponent of '{self.segment(node)}' contains the number "
-                                 f"{show(str(number))}; the limit is {MAX_EXPONENT:,}",
-                                 "klproof bounds exponents so that no step can exhaust memory")
-        if base == 0 and exponent.is_Number and exponent.is_negative:
-            raise self.error(node, "division by zero", "a negative power of zero is undefined")
-        if base.is_number and exponent.is_Rational:  # estimate before SymPy computes it: (2**999)**999
-            bits = sum(_bits(r) for r in base.atoms(sp.Rational))
-            if bits * abs(exponent.p) > _RESULT_BITS:
-                raise self.error(node, f"the number {self.segment(node)} has more than {MAX_RESULT_DIGITS:,} digits",
-                                 "klproof bounds numbers so that no step can exhaust memory")
+        why = B.power_problem(base, exponent)
+        if why:
+            raise self.error(node, f"'{self.segment(node)}': {why}",
+                             "klproof bounds numbers and powers so that no step can exhaust memory")
         return self.checked(node, sp.Pow(base, exponent))
 
     # -- calls --------------------------------------------------------------
@@ -409,14 +358,15 @@ class _Translator:
             raise self.error(node.func, f"'{name}' is defined below '{self.scope.defining}'",
                              f"a definition may use only the definitions above it; move '{name}' up")
         raise self.error(node.func, f"unknown function '{show(name)}'",
-                         did_you_mean(name, [*BUILTINS, *self.scope.definitions, *self.scope.distributions], "known functions"))
+                         did_you_mean(name, [*BUILTINS, *self.scope.definitions, *self.scope.distributions], "known function",
+                                      "the README's 'Expressions' table lists the functions"))
 
     def _defined(self, node: ast.Call, name: str):
         body = self.scope.definitions[name]
         if len(node.args) != len(body.variables):
             raise self.error(node, f"{name}() takes {len(body.variables)} arguments, got {len(node.args)}",
                              f"{name} is defined with parameters ({', '.join(map(str, body.variables))})")
-        call = C.Defined(sp.Symbol(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
+        call = C.Defined(Str(name), body, sp.Tuple(*[self.expr(a) for a in node.args]))
         size, _ = expanded_size(call, self.scope)
         if size > MAX_EXPANDED_NODES:
             raise self.error(node, f"'{self.segment(node)}' expands to more than {MAX_EXPANDED_NODES:,} parts "
@@ -448,33 +398,64 @@ class _Translator:
         if not isinstance(node, ast.Name) or node.id not in variables:
             raise self.error(node, f"'{self.segment(node)}' is not a variable of the distribution {family}",
                              f"{family} is declared over ({', '.join(variables)}); write e.g. {family}({variables[0]}|{variables[-1]})")
-        return self.scope.symbols[node.id]
+        return self.scope.symbol(node.id)
 
     # -- binders ------------------------------------------------------------
-    def limits(self, node: ast.AST, what: str):
-        """(j, a, b) -> (symbol, a, b); a bare name -> (symbol, None, None)."""
+    def span_of(self, node: ast.AST) -> Span:
+        return self.error(node, "").span or self.span
+
+    def limits(self, node: ast.AST, what: str) -> tuple[ast.Name, sp.Expr | None, sp.Expr | None]:
+        """(j, a, b) -> (the name j, a, b), a and b read in the enclosing scope; a bare name -> (name, None, None)."""
         if isinstance(node, ast.Name):
-            return self.binder(node), None, None
+            return node, None, None
         if isinstance(node, ast.Tuple) and len(node.elts) == 3 and isinstance(node.elts[0], ast.Name):
-            var = self.binder(node.elts[0])
-            return var, self.expr(node.elts[1]), self.expr(node.elts[2])
+            return node.elts[0], self.expr(node.elts[1]), self.expr(node.elts[2])
         raise self.error(node, f"the {what} range must be a variable or (variable, lower, upper)",
                          "e.g. Sum(f, (j, 1, J)) or Integral(f, x)")
 
-    def binder(self, node: ast.Name) -> sp.Symbol:
-        name = node.id
-        if name in self.scope.symbols:
-            return self.scope.symbols[name]
-        raise self.error(node, f"unknown variable '{name}'",
-                         "declare the bound variable under [symbols]; " + did_you_mean(name, list(self.scope.symbols)))
+    def bind(self, name: ast.Name, domain: dict, what: str):
+        """Inside the `with`, `name` means a fresh variable with `domain`, not the file's symbol."""
+        return B.binding(self.scope, name.id, domain, self.span_of(name), what)
 
-    def density(self, node: ast.AST):
+    def index_range(self, node: ast.AST, what: str) -> tuple[ast.Name, sp.Expr, sp.Expr]:
+        """(j, a, b) for a finite sum, product or diagonal: a and b must be integers."""
+        name, lo, hi = self.limits(node, what)
+        if lo is None or hi is None:
+            raise self.error(node, f"{what} needs a range (j, 1, J)", "e.g. (j, 1, J)")
+        problem = B.sum_bounds_problem(lo, hi)
+        if problem:
+            raise self.error(node, problem, "declare the bound as an integer under [symbols], e.g. J = \"positive integer\"")
+        return name, lo, hi
+
+    def latent_variable(self, name: ast.Name, what: str) -> dict:
+        """The declared support of a variable summed over all its values."""
+        if name.id not in self.scope.symbols:
+            raise self.error(name, f"unknown variable '{show(name.id)}'",
+                             "a sum over all values of a variable needs the variable declared under [symbols] "
+                             "(and listed in a [distributions] entry); " + did_you_mean(name.id, list(self.scope.symbols)))
+        return B.declared_domain(self.scope, name.id)
+
+    def density_binder(self, node: ast.AST) -> tuple[ast.Name, dict]:
+        """The variable a density written at `node` is over, and its domain, read before the density is built."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
+            name = node.func.id
+            first = node.args[0]
+            if name in self.scope.distributions:
+                if isinstance(first, ast.BinOp) and isinstance(first.op, ast.BitOr):
+                    first = first.left
+                if len(node.args) == 1 and isinstance(first, ast.Name):
+                    return first, B.declared_domain(self.scope, first.id)
+            elif name in DENSITIES and isinstance(first, ast.Name):
+                return first, dict(DENSITIES[name])
+        raise self.error(node, f"'{self.segment(node)}' is not a density over one variable",
+                         "use N(x, mu, sigma), NormalDiag(z, ...) or a declared distribution such as Q(z|X)")
+
+    def density(self, node: ast.AST, var: sp.Symbol):
         density = self.expr(node)
-        var = C.density_variable(density)
-        if var is None:
-            raise self.error(node, f"'{self.segment(node)}' is not a density",
+        if C.density_variable(density) != var:
+            raise self.error(node, f"'{self.segment(node)}' is not a density over {var}",
                              "use N(x, mu, sigma), NormalDiag(...) or a declared distribution such as Q(z|X)")
-        return density, var
+        return density
 
 
 _ARITHMETIC = {
@@ -513,41 +494,52 @@ def _unary(fn):
 
 
 def _sum(t: _Translator, node: ast.Call):
-    var, lo, hi = t.limits(node.args[1], "sum")
-    f = t.expr(node.args[0])
-    if lo is None:
-        return C.LatentSum(f, var)
-    if not var.is_integer:
-        raise t.error(node.args[1], f"the summation index '{var}' is not declared an integer",
-                      f'declare it under [symbols], e.g. {var} = "integer"')
-    return sp.Sum(f, (var, lo, hi))
+    name, lo, hi = t.limits(node.args[1], "sum")
+    if lo is None:  # over all values of an abstract variable
+        with t.bind(name, t.latent_variable(name, "sum"), f"a sum over all values of {name.id}") as var:
+            return C.LatentSum(t.expr(node.args[0]), var)
+    name, lo, hi = t.index_range(node.args[1], "a sum")
+    with t.bind(name, B.range_domain({"integer": True}, lo, hi), f"the sum over {name.id}") as var:
+        return sp.Sum(t.expr(node.args[0]), (var, lo, hi))
 
 
 def _integral(t: _Translator, node: ast.Call):
-    var, lo, hi = t.limits(node.args[1], "integration")
-    f = t.expr(node.args[0])
+    name, lo, hi = t.limits(node.args[1], "integration")
     whole_line = lo is None or (lo == -sp.oo and hi == sp.oo)
-    if whole_line and f.has(C.Prob):  # an abstract density: the integral over all values of its variable
-        return C.LatentSum(f, var)
+    if whole_line and t.scope.is_distribution_variable(name.id):
+        # over all values of an abstract distribution's variable: a sum or integral over its support
+        with t.bind(name, t.latent_variable(name, "integral"), f"the integral over {name.id}") as var:
+            f = t.expr(node.args[0])
+        if f.has(C.Prob):
+            return C.LatentSum(f, var)
+        if not var.is_real:
+            raise t.error(node.args[1], f"the integration variable '{var}' is not declared real",
+                          f'declare it under [symbols], e.g. {var} = "real"')
+        return sp.Integral(f, (var, -sp.oo, sp.oo))
     if lo is None:
         lo, hi = -sp.oo, sp.oo
-    if not var.is_real:
-        raise t.error(node.args[1], f"the integration variable '{var}' is not declared real",
-                      f'declare it under [symbols], e.g. {var} = "real"')
-    return sp.Integral(f, (var, lo, hi))
+    problem = B.integral_bounds_problem(lo, hi)
+    if problem:
+        raise t.error(node.args[1], problem, "integrate over real limits, e.g. (x, 0, oo)")
+    with t.bind(name, B.range_domain({"real": True}, lo, hi), f"the integral over {name.id}") as var:
+        return sp.Integral(t.expr(node.args[0]), (var, lo, hi))
 
 
 def _expectation(t: _Translator, node: ast.Call):
-    density, var = t.density(node.args[1])
-    return C.Expectation(t.expr(node.args[0]), density, var)
+    name, domain = t.density_binder(node.args[1])
+    with t.bind(name, domain, f"the expectation over {name.id}") as var:
+        density = t.density(node.args[1], var)
+        return C.Expectation(t.expr(node.args[0]), density, var)
 
 
 def _kl(t: _Translator, node: ast.Call):
-    q, var = t.density(node.args[0])
-    p, var_p = t.density(node.args[1])
-    if var != var_p:
-        raise t.error(node, f"KL compares densities over the same variable, got '{var}' and '{var_p}'", BUILTIN_USAGE["KL"])
-    return C.KL(q, p, var)
+    name, domain = t.density_binder(node.args[0])
+    other, _ = t.density_binder(node.args[1])
+    if other.id != name.id:
+        raise t.error(node, f"KL compares densities over the same variable, got '{name.id}' and '{other.id}'",
+                      BUILTIN_USAGE["KL"])
+    with t.bind(name, domain, f"the KL divergence over {name.id}") as var:
+        return C.KL(t.density(node.args[0], var), t.density(node.args[1], var), var)
 
 
 def _normal(t: _Translator, node: ast.Call):
@@ -558,27 +550,31 @@ def _normal(t: _Translator, node: ast.Call):
 
 
 def _normal_diag(t: _Translator, node: ast.Call):
-    z = t.binder(node.args[0]) if isinstance(node.args[0], ast.Name) else None
-    if z is None:
+    if not isinstance(node.args[0], ast.Name):
         raise t.error(node.args[0], "the first argument of NormalDiag is its vector variable", BUILTIN_USAGE["NormalDiag"])
-    j, lo, hi = t.limits(node.args[3], "product")
-    if lo is None:
-        raise t.error(node.args[3], "NormalDiag needs a range (j, 1, J)", BUILTIN_USAGE["NormalDiag"])
-    return C.NormalDiag(z, t.expr(node.args[1]), t.expr(node.args[2]), j, lo, hi)
+    z = t.expr(node.args[0])
+    name, lo, hi = t.index_range(node.args[3], "NormalDiag")
+    with t.bind(name, B.range_domain({"integer": True}, lo, hi), f"the product over {name.id}") as j:
+        return C.NormalDiag(z, t.expr(node.args[1]), t.expr(node.args[2]), j, lo, hi)
 
 
 def _diag(t: _Translator, node: ast.Call):
-    j, lo, hi = t.limits(node.args[1], "diagonal")
-    if lo is None:
-        raise t.error(node.args[1], "diag needs a range (j, 1, J)", BUILTIN_USAGE["diag"])
-    return C.Diag(t.expr(node.args[0]), j, lo, hi)
+    name, lo, hi = t.index_range(node.args[1], "diag")
+    with t.bind(name, B.range_domain({"integer": True}, lo, hi), f"diag over {name.id}") as j:
+        return C.Diag(t.expr(node.args[0]), j, lo, hi)
 
 
 def _dot(t: _Translator, node: ast.Call):
-    j, lo, hi = t.limits(node.args[2], "dot product")
-    if lo is None:
-        raise t.error(node.args[2], "dot needs a range (j, 1, J)", BUILTIN_USAGE["dot"])
-    return C.Dot(t.expr(node.args[0]), t.expr(node.args[1]), j, lo, hi)
+    name, lo, hi = t.index_range(node.args[2], "dot")
+    with t.bind(name, B.range_domain({"integer": True}, lo, hi), f"the dot product over {name.id}") as j:
+        return C.Dot(t.expr(node.args[0]), t.expr(node.args[1]), j, lo, hi)
+
+
+def _finite_density(cls):
+    """A mass function of the vocabulary with a finite support, e.g. Bernoulli(x, p) (at a point: Bernoulli(1, p))."""
+    def build(t: _Translator, node: ast.Call):
+        return cls(*(t.expr(a) for a in node.args))
+    return build
 
 
 def _matrix_fn(cls):
@@ -608,6 +604,7 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "tr": (_matrix_fn(C.Trace), (1,)),
     "det": (_matrix_fn(C.Det), (1,)),
     "dot": (_dot, (3,)),
+    **{cls.syntax: (_finite_density(cls), (max(cls.nargs),)) for cls in C.FINITE_DENSITIES},
 }
 
 BUILTIN_USAGE = {
@@ -621,4 +618,5 @@ BUILTIN_USAGE = {
     "Integral": "Integral(f, x) over the real line, or Integral(f, (x, a, b))",
     "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(diag(...))", "det": "det(diag(...))",
     "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",
+    "Bernoulli": "Bernoulli(x, p): the mass p^x (1 - p)^(1 - x) on x in {0, 1}, e.g. E(x, Bernoulli(x, p))",
 }

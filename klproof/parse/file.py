@@ -14,6 +14,7 @@ The file is data: nothing in it is executed, and every size is bounded.
 from __future__ import annotations
 
 import bisect
+import keyword
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -22,15 +23,19 @@ import sympy as sp
 
 from klproof.catalog import resolve_all
 from klproof.errors import ParseError, Span, control_character, did_you_mean, show
-from klproof.model import Chain, Derivation, Identity, Implication, Step
+from klproof.model import Chain, Derivation, Identity, Implication, Step, StepError
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
-from klproof.parse.expr import BUILTINS, CONSTANTS, MAX_EXPANDED_NODES, Scope, expanded_size, parse_expression
+from klproof.parse.build import MAX_EXPANDED_NODES, Scope
+from klproof.parse.expr import BUILTINS, CONSTANTS, expanded_size, parse_expression
+from klproof import vocabulary as C
+from klproof.vocabulary.binders import domain_of
 
 MAX_STEPS = 2_000  # checked claims in one file (steps, and chains that start with an equation)
 MAX_CHAINS = 500
 MAX_NAMES = 1_000  # declared symbols, families, distributions and definitions together
 MAX_TOML_DEPTH = 16  # arrays and inline tables nested in one another
 MAX_TEXT_CHARS = 10_000  # a title, source, note or justification
+MAX_STEP_ERRORS = 50  # unreadable steps reported one by one; past this the file is unreadable
 
 ASSUMPTION_WORDS = {
     "real": {"real": True},
@@ -298,6 +303,7 @@ def read_derivation(path: str, data: bytes) -> Derivation:
                          Span(path, line, col), "save the file as UTF-8") from None
     if text.startswith("\ufeff"):  # a UTF-8 byte order mark, as some editors write
         text = text[1:]
+    _check_key_parts(path, text)
     pos = _scan(text)
     if pos.deepest[0] > MAX_TOML_DEPTH:
         line, col = pos.line_col(pos.deepest[1])
@@ -322,11 +328,44 @@ def read_derivation(path: str, data: bytes) -> Derivation:
         raise ParseError("an expression is nested too deeply to read", top, "split the step into smaller steps") from None
 
 
+MAX_KEY_PARTS = 32  # dotted parts of one TOML key or table name (tomllib is quadratic in them)
+_KEY_PART = re.compile(r"""\s*(?:[A-Za-z0-9_\-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')\s*""")
+
+
+def _check_key_parts(path: str, text: str) -> None:
+    """Refuse a key of thousands of dotted parts before tomllib spends minutes and gigabytes on it.
+
+    Linear: each line's key (before `=`, or inside a `[table]` header) is read part by part, and
+    lines inside a multi-line string are skipped."""
+    in_string: str | None = None
+    for number, line in enumerate(text.split("\n"), 1):
+        if in_string is None:
+            start = len(line) - len(line.lstrip(" \t["))
+            at, parts = start, 0
+            while True:
+                match = _KEY_PART.match(line, at)
+                if not match or match.end() == at:
+                    break
+                parts, at = parts + 1, match.end()
+                if parts > MAX_KEY_PARTS:
+                    raise ParseError(f"a key or table name of more than {MAX_KEY_PARTS} dotted parts",
+                                     Span(path, number, start + 1), "derivation files need at most two levels")
+                if not line.startswith(".", at):
+                    break
+                at += 1
+        for quote in _TRIPLE:  # an odd number of triple quotes opens (or closes) a multi-line string
+            if (in_string in (None, quote)) and line.count(quote) % 2:
+                in_string = quote if in_string is None else None
+                break
+
+
 class _Builder:
     def __init__(self, path: str, doc: dict, pos: _Positions):
         self.path, self.doc, self.pos = path, doc, pos
         self.scope = Scope()
         self.assumptions: dict[str, str] = {}
+        self.unreadable = 0  # steps that could not be read so far
+        self.carried = None  # the expression of the last step that was read but is an error (e.g. its `by`)
         self.definition_texts: dict[str, str] = {}
 
     def span(self, table: tuple, key: str, fallback: int = 1) -> Span:
@@ -374,7 +413,7 @@ class _Builder:
             assumptions=dict(self.assumptions), distributions=dict(self.scope.distributions),
             definitions={name: (tuple(lam.variables), lam.expr, self.definition_texts[name])
                          for name, lam in self.scope.definitions.items()},
-            chains=chains,
+            chains=chains, warnings=tuple(self.scope.warnings),
         )
 
     # -- declarations ------------------------------------------------------
@@ -392,6 +431,9 @@ class _Builder:
                              "names are letters, digits and _, starting with a letter, at most 64 characters")
         if name in BUILTINS or name in CONSTANTS:
             raise ParseError(f"'{name}' is a built-in name and cannot be declared", span, "choose another name")
+        if keyword.iskeyword(name):
+            raise ParseError(f"'{name}' is a keyword of the expression syntax and could never be used", span,
+                             f"choose another name, e.g. {name}_")
         taken = {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions}
         if name in taken:
             raise ParseError(f"'{name}' is declared twice", span, "each name may be declared once, in one section")
@@ -465,19 +507,22 @@ class _Builder:
                                      + did_you_mean(p, list(self.scope.symbols)))
             if len(set(params)) != len(params):
                 raise ParseError(f"definition {name} repeats a parameter", span)
+            # The parameters are the definition's own variables, with the declared assumptions as
+            # preconditions on the arguments (klproof.vocabulary.definitions).
+            variables = tuple(sp.Dummy(p, **domain_of(self.scope.symbols[p])) for p in params)
             self.scope.defining, self.scope.later_definitions = name, tuple(n for n in names[index + 1:] if n)
+            self.scope.bound = dict(zip(params, variables))
             try:
                 expr = parse_expression(body, self.scope, span, allow_equation=False,
                                         locate=self._locate(("definitions",), head, body))
             finally:
-                self.scope.defining, self.scope.later_definitions = None, ()
-            variables = tuple(self.scope.symbols[p] for p in params)
+                self.scope.defining, self.scope.later_definitions, self.scope.bound = None, (), {}
             size, occurs = expanded_size(expr, self.scope)
             if size > MAX_EXPANDED_NODES:
                 raise ParseError(f"definition {name} expands to more than {MAX_EXPANDED_NODES:,} parts "
                                  "once the definitions it uses are replaced by their bodies", span,
                                  "nested definitions grow exponentially; define it with fewer nested calls")
-            self.scope.definitions[name] = sp.Lambda(variables, expr)
+            self.scope.definitions[name] = C.DefinitionBody(variables, expr)
             self.scope.expanded[name] = (size, occurs)
             self.definition_texts[name] = body
 
@@ -495,8 +540,8 @@ class _Builder:
                              Span(self.path, self.pos.chains[MAX_CHAINS] if len(self.pos.chains) > MAX_CHAINS else 1),
                              "split the derivation into several files")
         claims = sum(len(c.get("step", [])) if isinstance(c, dict) and isinstance(c.get("step", []), list) else 0
-                     for c in raw) + len(raw)
-        if claims > MAX_STEPS:  # counted before any expression is read
+                     for c in raw)
+        if claims > MAX_STEPS:  # counted before any expression is read (a chain's start equation counts later)
             raise ParseError(f"the file has about {claims:,} steps; the limit is {MAX_STEPS:,}", Span(self.path, 1),
                              "split the derivation into several files")
         if len(self.pos.chains) != len(raw):
@@ -520,8 +565,18 @@ class _Builder:
             if start_key not in chain:
                 raise ParseError("the chain has no start", header, 'add start = "..." with the first expression')
             start_span = self.span(table, start_key, header.line)
-            start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
-                                     locate=self._locate(table, start_key, chain[start_key]))
+            start_text = str(chain[start_key])
+            try:
+                start = self._expression(chain[start_key], start_span, latex=start_key == "latex",
+                                         locate=self._locate(table, start_key, chain[start_key]))
+            except ParseError as exc:  # the chain's first line is that line's error; its steps still count
+                number += 1
+                steps_raw = chain.get("step", [])
+                unread = self._unreadable(exc, number, title, start_text, start_span)
+                chains.append(Chain(title=title, start_text=start_text, start=None, span=start_span,
+                                    steps=(unread, *self._after_unreadable(steps_raw, c, title, number, unread))))
+                number += len(chains[-1].steps) - 1
+                continue
             steps_raw = chain.get("step", [])
             if not isinstance(steps_raw, list) or (not steps_raw and not isinstance(start, tuple)):
                 raise ParseError("the chain has no steps", header,
@@ -529,7 +584,6 @@ class _Builder:
             if len(self.pos.steps[c]) != len(steps_raw):
                 raise ParseError("write each step as a [[chain.step]] table on its own line", header)
             steps: list[Step] = []
-            start_text = str(chain[start_key])
             previous_eq = None  # (lhs, rhs, text) of the last equation in the chain
             if isinstance(start, tuple):  # a chain may open with an equation: check it as an identity
                 number += 1
@@ -543,9 +597,13 @@ class _Builder:
                 number += 1
                 if number > MAX_STEPS:
                     raise ParseError(f"more than {MAX_STEPS} steps in one file", header, "split the file")
-                made = self._step(step, ("chain", c, "step", s), self.pos.steps[c][s], number, title,
-                                  current, current_text, previous_eq)
+                self.carried = None
+                made = self._step_or_error(step, c, s, number, title, current, current_text, previous_eq)
                 steps.append(made)
+                if made.claim is None:  # the next step continues from this line's expression, if it was read
+                    current, previous_eq = _continued(self.carried), None
+                    current_text = made.text
+                    continue
                 if made.is_equation:
                     previous_eq = (made.claim.lhs, made.claim.rhs, made.text)
                 current, current_text = made.claim.rhs, made.text
@@ -553,6 +611,48 @@ class _Builder:
                                 start=start[1] if isinstance(start, tuple) else start,
                                 span=start_span, steps=tuple(steps), start_is_equation=isinstance(start, tuple)))
         return tuple(chains)
+
+    def _step_or_error(self, step, c: int, s: int, number: int, title: str, current, current_text: str,
+                       previous_eq) -> Step:
+        """The s-th step of chain c, or, when it cannot be read, a step that carries its error."""
+        try:
+            return self._step(step, ("chain", c, "step", s), self.pos.steps[c][s], number, title,
+                              current, current_text, previous_eq)
+        except ParseError as exc:
+            self.carried = getattr(exc, "value", None)  # the step's own expression, when it was readable
+            key = next((k for k in ("expr", "latex") if isinstance(step, dict) and k in step), None)
+            text = str(step.get(key, "")) if key else ""
+            span = self.span(("chain", c, "step", s), key, self.pos.steps[c][s]) if key \
+                else Span(self.path, self.pos.steps[c][s])
+            return self._unreadable(exc, number, title, text, span)
+
+    def _unreadable(self, exc: ParseError, number: int, title: str, text: str, span: Span) -> Step:
+        self.unreadable += 1
+        if self.unreadable > MAX_STEP_ERRORS:
+            raise ParseError(f"more than {MAX_STEP_ERRORS} steps cannot be read", exc.span or span,
+                             "fix the first errors and check again") from None
+        error = StepError(exc.span or span, exc.message, exc.hint or "")
+        return Step(number=number, chain=title, text=text, previous_text="", claim=None, span=exc.span or span,
+                    error=error)
+
+    def _after_unreadable(self, steps_raw, c: int, title: str, number: int, first: Step) -> list[Step]:
+        """The steps of a chain whose start cannot be read: each still read (and its own error reported)."""
+        if not isinstance(steps_raw, list):
+            return []
+        out: list[Step] = []
+        current, current_text, previous_eq = None, first.text, None
+        for s, step in enumerate(steps_raw[:len(self.pos.steps[c])]):
+            number += 1
+            self.carried = None
+            made = self._step_or_error(step, c, s, number, title, current, current_text, previous_eq)
+            out.append(made)
+            if made.claim is not None:
+                if made.is_equation:
+                    previous_eq = (made.claim.lhs, made.claim.rhs, made.text)
+                current, current_text = made.claim.rhs, made.text
+            else:
+                current, current_text, previous_eq = _continued(self.carried), made.text, None
+        return out
 
     def _step(self, step, table: tuple, header_line: int, number: int, chain_title: str,
               current, current_text: str, previous_eq) -> Step:
@@ -569,6 +669,15 @@ class _Builder:
         key = "latex" if "latex" in step else "expr"
         span = self.span(table, key, header_line)
         value = self._expression(step[key], span, latex=key == "latex", locate=self._locate(table, key, step[key]))
+        try:
+            return self._claim(step, table, header_line, number, chain_title, current, current_text, previous_eq,
+                               key, span, value)
+        except ParseError as exc:
+            exc.value = value  # type: ignore[attr-defined] - the next step may still continue from it
+            raise
+
+    def _claim(self, step, table: tuple, header_line: int, number: int, chain_title: str, current,
+               current_text: str, previous_eq, key: str, span: Span, value) -> Step:
         by_text = step.get("by", "")
         by_span = self.span(table, "by", header_line)
         if isinstance(by_text, list):
@@ -605,6 +714,9 @@ class _Builder:
             return Step(previous_text="", claim=Identity(*value), is_equation=True, **common)
         if "equation" in by:
             raise ParseError("'both sides' applies to equations", by_span, "write this step as an equation lhs == rhs")
+        if current is None:
+            raise ParseError("this step continues from a line that cannot be read, so it cannot be checked", span,
+                             "fix the error on the line before; an equation (lhs == rhs) would be checked on its own")
         return Step(previous_text=current_text, claim=Identity(current, value), **common)
 
     def _substitution(self, text, span: Span, locate=None):
@@ -624,5 +736,12 @@ class _Builder:
         if latex:
             from klproof.parse.latex import parse_latex  # imported only when a file uses LaTeX
 
-            return parse_latex(text, self.scope, span)
+            return parse_latex(text, self.scope, span, locate=locate)
         return parse_expression(text, self.scope, span, locate=locate)
+
+
+def _continued(value):
+    """What the next step continues from, given a line's expression (an equation continues from its right side)."""
+    if isinstance(value, tuple):
+        return value[1]
+    return value

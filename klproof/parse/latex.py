@@ -37,11 +37,12 @@ import re
 from dataclasses import dataclass
 
 import sympy as sp
+from sympy.core.symbol import Str
 
 from klproof import vocabulary as C
 from klproof.errors import ParseError, Span, did_you_mean
-from klproof.parse.expr import (MAX_DEPTH, MAX_EXPONENT, MAX_EXPRESSION_CHARS, MAX_INTEGER_DIGITS,
-                                MAX_NODES, Scope)
+from klproof.parse import build as B
+from klproof.parse.build import MAX_DEPTH, MAX_EXPRESSION_CHARS, MAX_INTEGER_DIGITS, MAX_NODES, Scope
 
 GREEK = {
     "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
@@ -67,6 +68,7 @@ FUNCTIONS = {"log", "ln", "exp"}
 BAR = {"mid", "vert"}
 PARALLEL = {"|", "parallel", "Vert"}
 _TAG = re.compile(r"((\\q?quad|\\[,;:! ]|\s)*\\cdots\s*\(\s*[0-9A-Za-z.]{1,8}\s*\)|\\tag\*?\s*\{[^{}]{0,20}\})\s*(\\\\)?\s*$")
+FINITE_DENSITIES = {name: cls for cls in C.FINITE_DENSITIES for name in cls.latex_names}
 _NAMEWORDS = {"log", "ln", "exp", "tr", "det", "diag", "sin", "cos", "tan", "max", "min", "lim", "sqrt", "KL"}
 
 
@@ -99,9 +101,9 @@ def _tokenize(text: str) -> list[Tok]:
         elif c.isascii() and c.isalpha():
             tokens.append(Tok("letter", c, i))
             i += 1
-        elif c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isdigit()):
+        elif _digit(c) or (c == "." and i + 1 < n and _digit(text[i + 1])):
             j = i
-            while j < n and (text[j].isdigit() or (text[j] == "." and j + 1 < n and text[j + 1].isdigit()
+            while j < n and (_digit(text[j]) or (text[j] == "." and j + 1 < n and _digit(text[j + 1])
                                                      and "." not in text[i:j])):
                 j += 1
             tokens.append(Tok("num", text[i:j], i))
@@ -116,6 +118,11 @@ def _tokenize(text: str) -> list[Tok]:
             raise _error(text, i, f"more than {MAX_NODES} tokens", "split the step into smaller steps")
     tokens.append(Tok("end", "", n))
     return _drop_decorations(text, tokens)
+
+
+def _digit(c: str) -> bool:
+    """An ASCII digit: other scripts' digits (١, १) are refused, not folded into these."""
+    return "0" <= c <= "9"
 
 
 def _drop_decorations(text: str, tokens: list[Tok]) -> list[Tok]:
@@ -174,16 +181,26 @@ def _error(text: str, pos: int, what: str, hint: str | None = None, span: Span |
     return ParseError(message, span, hint)
 
 
-def _place(span: Span, text: str, pos: int) -> Span:
-    """The file position of text[pos], given the span of the value (its opening quote)."""
+def _place(span: Span, text: str, pos: int, locate=None) -> Span:
+    """The file position of text[pos]: through `locate` (offset -> (line, col)) when the reader of the file
+    gives one, else from the span of the value (its opening quote)."""
+    if locate is not None:
+        try:
+            line, col = locate(pos)
+            return Span(span.path, line, col)
+        except (IndexError, ValueError):
+            pass
     lines_before = text.count("\n", 0, pos)
     if lines_before:
         return Span(span.path, span.line + lines_before, pos - (text.rfind("\n", 0, pos) + 1) + 1)
     return Span(span.path, span.line, (span.col + pos + 1) if span.col else None)
 
 
-def parse_latex(text: str, scope: Scope, span: Span):
-    """Parse one LaTeX expression; return a SymPy expression, or (lhs, rhs) for an equation `a = b`."""
+def parse_latex(text: str, scope: Scope, span: Span, locate=None):
+    """Parse one LaTeX expression; return a SymPy expression, or (lhs, rhs) for an equation `a = b`.
+
+    Raises nothing but ParseError, placed at the file's line and column (`locate`: offset -> (line, col)).
+    """
     if not isinstance(text, str):
         raise ParseError(f"expected LaTeX in quotes, got {type(text).__name__}", span,
                          "write it as a TOML literal string: latex = '\\frac{1}{2}'")
@@ -195,11 +212,17 @@ def parse_latex(text: str, scope: Scope, span: Span):
     body = _TAG.sub(lambda m: " " * len(m.group(0)), text)  # an equation tag such as \qquad\cdots(2)
     try:
         tokens = _tokenize(body)
-        return _Parser(text, tokens, scope).top()
+        return B.finish(_Parser(text, tokens, scope, lambda pos: _place(span, text, pos, locate)).top())
     except ParseError as exc:
         pos = getattr(exc, "latex_pos", None)
-        exc.span = _place(span, text, pos) if pos is not None else span
+        exc.span = _place(span, text, pos, locate) if pos is not None else span
         raise
+    except RecursionError:
+        raise ParseError("the LaTeX is nested too deeply to read", span, "split the step into smaller steps") from None
+    except (ArithmeticError, ValueError, TypeError, IndexError, AttributeError, KeyError) as exc:
+        # A reader bug must still be this line's error, never a traceback that loses the file.
+        raise ParseError(f"cannot read this LaTeX ({type(exc).__name__})", span,
+                         "simplify the notation; if it is standard LaTeX, please report it") from None
 
 
 def clean_latex(text: str) -> str:
@@ -216,8 +239,9 @@ def clean_latex(text: str) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, tokens: list[Tok], scope: Scope):
+    def __init__(self, text: str, tokens: list[Tok], scope: Scope, where=lambda pos: None):
         self.text, self.toks, self.i, self.scope = text, tokens, 0, scope
+        self.where = where  # offset -> the file's Span, for warnings
         self.depth = 0
         self.integrals = 0  # open integrals: inside one, 'd x' ends the integrand
         self.product_index: sp.Symbol | None = None  # inside \prod_{j=..}: z_j is a component of z
@@ -252,6 +276,19 @@ class _Parser:
         exc = _error(self.text, pos, what, hint)
         exc.latex_pos = pos  # type: ignore[attr-defined]
         return exc
+
+    def checked(self, value, tok: Tok | None = None):
+        """`value`, just built, after the builder's bounds: no huge number, nothing undefined."""
+        why = B.too_big(value)
+        if why:
+            raise self.error(f"this makes {why}", "klproof bounds numbers and powers so that no step can exhaust memory",
+                             tok=tok)
+        if B.undefined(value):
+            raise self.error("this is undefined (a division by zero, log 0 or a zeroth root)", tok=tok)
+        return value
+
+    def bind(self, name: str, domain: dict, tok: Tok, what: str):
+        return B.binding(self.scope, name, domain, self.where(tok.pos), what)
 
     def enter(self):
         self.depth += 1
@@ -300,7 +337,7 @@ class _Parser:
             if self.at_char("+-"):
                 raise self.error("two signs in a row", "write a - (-b) with brackets")
             right = self.term()
-            result = result + right if op == "+" else result - right
+            result = self.checked(result + right if op == "+" else result - right)
         self.depth -= 1
         return result
 
@@ -309,14 +346,18 @@ class _Parser:
         while True:
             if self.at("char", "*") or self.at("cmd", "cdot") or self.at("cmd", "times"):
                 self.next()
-                result = result * self.signed_power()
+                result = self.checked(result * self.signed_power())
             elif self.at("char", "/"):
-                self.next()
+                slash = self.next()
                 result = self._divide(result, self.signed_power())
+                if self.starts_factor() and not self.at("num"):
+                    # a/2\sigma: (a/2)·σ or a/(2σ)? Papers mean both; klproof never guesses.
+                    raise self.error("'a/b c' has two readings, (a/b)·c and a/(b c)",
+                                     "write \\frac{a}{b c}, or (a/b) \\cdot c", tok=slash)
             elif self.starts_factor():
                 if self.at("num"):
                     raise self.error("a number right after a factor", "write \\cdot for a product, or x_2 / x^2")
-                result = result * self.power()
+                result = self.checked(result * self.power())
             else:
                 return result
 
@@ -328,7 +369,7 @@ class _Parser:
     def _divide(self, a, b):
         if b == 0:
             raise self.error("division by zero")
-        return a / b
+        return self.checked(a / b)
 
     def starts_factor(self) -> bool:
         t = self.tok
@@ -380,11 +421,10 @@ class _Parser:
             raise self.error("a superscript in brackets such as x^{(i)} is a label, not a power",
                              "declare the labelled quantity as its own symbol, e.g. x_i")
         exponent = self.tex_argument()
-        if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
-            raise self.error(f"exponent {exponent} is too large; the limit is {MAX_EXPONENT}", tok=caret)
-        if base == 0 and exponent.is_Number and exponent.is_negative:
-            raise self.error("division by zero", tok=caret)
-        return sp.Pow(base, exponent)
+        why = B.power_problem(base, exponent)
+        if why:
+            raise self.error(why, "klproof bounds numbers and powers so that no step can exhaust memory", tok=caret)
+        return self.checked(sp.Pow(base, exponent), caret)
 
     # -- arguments ------------------------------------------------------------
     def tex_argument(self) -> sp.Expr:
@@ -474,10 +514,13 @@ class _Parser:
             self.next()
             if self.at("char", "["):
                 self.next()
+                index_tok = self.tok
                 index = self.expr()
                 self.expect_char("]", "to close the root's index")
-                return sp.root(self.tex_argument(), index), "frac"
-            return sp.sqrt(self.tex_argument()), "frac"
+                if not (index.is_integer and index.is_positive):
+                    raise self.error("the index of a root must be a positive integer", tok=index_tok)
+                return self.checked(sp.root(self.tex_argument(), index), t), "frac"
+            return self.checked(sp.sqrt(self.tex_argument()), t), "frac"
         if name in FUNCTIONS:
             return self.function(), "function"
         if name == "pi":
@@ -527,7 +570,7 @@ class _Parser:
             raise self.error(f"\\{name} with a base is not supported", "klproof's \\log is the natural logarithm")
         fn = sp.exp if name == "exp" else sp.log
         if self.at_char("(["):
-            return fn(self.paren_group())
+            return self.checked(fn(self.paren_group()), t)
         if self.at("char", "{"):
             arg = self.brace_group()
             if self.at("char", "^"):
@@ -539,7 +582,7 @@ class _Parser:
         if self.starts_factor():
             raise self.error(f"after \\{name} without brackets it is unclear where its argument ends",
                              f"write \\{name}(a b) or (\\{name} a) b", tok=self.tok)
-        return fn(arg)
+        return self.checked(fn(arg), t)
 
     # -- names ------------------------------------------------------------------
     def letter_primary(self):
@@ -551,9 +594,10 @@ class _Parser:
             self.next()
             caret = self.next()
             exponent = self.tex_argument()
-            if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
-                raise self.error(f"exponent {exponent} is too large", tok=caret)
-            return sp.exp(exponent), "function"
+            why = B.power_problem(sp.E, exponent)
+            if why:
+                raise self.error(why, tok=caret)
+            return self.checked(sp.exp(exponent), caret), "function"
         # a run of letters that spells a known function or a declared long name is ambiguous
         j = self.i
         run = ""
@@ -619,6 +663,8 @@ class _Parser:
                 raise self.error(f"\\{name} needs a name")
             if word == "N" and name in ("mathcal", "mathrm", "mathsf", "operatorname"):
                 return "normal", ["N"], t
+            if word in FINITE_DENSITIES and name in ("mathrm", "operatorname", "text", "mathsf"):
+                return "finite", [word], t
             if word == "E" and name in ("mathbb", "mathrm", "operatorname"):
                 return "expect", ["E"], t
             if word in ("tr", "diag", "KL", "det", "log", "ln", "exp") and name in ("operatorname", "mathrm", "text"):
@@ -697,6 +743,8 @@ class _Parser:
             return self.normal_named(t), "call"
         if kind == "expect":
             return self.expectation(t), "big"
+        if kind == "finite":
+            return self.finite_density(t, candidates[0]), "call"
         if kind == "special":
             return self.special(candidates[0], t), "call"
         # plain names: subscript, superscript (kept for power()), call
@@ -739,11 +787,11 @@ class _Parser:
         return word == "KL"
 
     def resolve(self, candidates: list[str], sub: str | None, t: Tok) -> sp.Expr:
-        symbols, families = self.scope.symbols, self.scope.families
+        symbols, families, scope = self.scope.symbols, self.scope.families, self.scope
         if sub is None:
-            found = [c for c in candidates if c in symbols]
+            found = [c for c in candidates if scope.symbol(c) is not None]
             if found:
-                return symbols[found[0]]
+                return scope.symbol(found[0])
             for c in candidates:
                 if c in families:
                     raise self.error(f"'{c}' is an indexed family", f"write it with an index, e.g. {c}_j", tok=t)
@@ -751,14 +799,14 @@ class _Parser:
                     raise self.error(f"'{c}' is a function", f"call it, e.g. {c}(...)", tok=t)
             raise self.error(f"unknown symbol '{candidates[0]}'",
                              did_you_mean(candidates[0], list(symbols) + list(families)), tok=t)
-        as_symbol = [c + "_" + sub for c in candidates if c + "_" + sub in symbols]
-        index = symbols.get(sub)
+        as_symbol = [c + "_" + sub for c in candidates if scope.symbol(c + "_" + sub) is not None]
+        index = scope.symbol(sub)
         as_family = [c for c in candidates if c in families and index is not None and index.is_integer]
         if as_symbol and as_family:
             raise self.error(f"'{as_symbol[0]}' is ambiguous: a declared symbol and the family {as_family[0]}[{sub}]",
                              "rename one of them", tok=t)
         if as_symbol:
-            return symbols[as_symbol[0]]
+            return scope.symbol(as_symbol[0])
         if as_family:
             return families[as_family[0]][index]
         if self.product_index is not None and sub == self.product_index.name:
@@ -827,7 +875,7 @@ class _Parser:
         names = [c + "_" + sub for c in candidates] if sub else candidates
         for name in names:
             if name in variables:
-                return self.scope.symbols[name]
+                return self.scope.symbol(name)
         raise self.error(f"'{names[0]}' is not a variable of the distribution {family}",
                          f"{family} is declared over ({', '.join(variables)})", tok=t)
 
@@ -841,7 +889,7 @@ class _Parser:
         self.expect_char(")", f"to close {name}(...)")
         if len(args) != len(body.variables):
             raise self.error(f"{name}() takes {len(body.variables)} arguments, got {len(args)}")
-        return C.Defined(sp.Symbol(name), body, sp.Tuple(*args))
+        return C.Defined(Str(name), body, sp.Tuple(*args))
 
     # -- the field's notation ------------------------------------------------
     def normal_named(self, t: Tok, variable: sp.Expr | None = None) -> sp.Expr:
@@ -892,6 +940,28 @@ class _Parser:
             return self.make_normal(variable, first, self.std_from_variance(variance, t), t)
         raise self.error("expected ';', '\\mid' or ',' in \\mathcal{N}(...)")
 
+    def finite_density(self, t: Tok, word: str, variable: sp.Expr | None = None) -> sp.Expr:
+        """\\mathrm{Bern}(x; p), or \\mathrm{Bern}(p) after x \\sim in the subscript of an expectation."""
+        cls = FINITE_DENSITIES[word]
+        self.expect_char("(", f"after \\mathrm{{{word}}}")
+        args = [self.expr()]
+        if self.at("char", ";") or self.at("char", "|") or self.at("cmd", "mid"):
+            self.next()
+            if variable is not None:
+                raise self.error(f"the variable of \\mathrm{{{word}}} is already named before \\sim")
+            variable = args.pop()
+            args = [self.expr()]
+        while self.at("char", ","):
+            self.next()
+            args.append(self.expr())
+        self.expect_char(")", f"to close \\mathrm{{{word}}}(...)")
+        if variable is None:
+            raise self.error(f"\\mathrm{{{word}}}(...) does not say which variable it is a mass function of",
+                             f"write \\mathrm{{{word}}}(x; p), or x \\sim \\mathrm{{{word}}}(p) in a subscript", tok=t)
+        if len(args) + 1 != max(cls.nargs):
+            raise self.error(f"\\mathrm{{{word}}} takes {max(cls.nargs) - 1} parameter(s), got {len(args)}", tok=t)
+        return cls(variable, *args)
+
     def normal_variable(self) -> sp.Expr:
         """The variable slot: x, z_j inside \\prod, or 'z = mu + sigma eps' (the density evaluated there)."""
         t = self.tok
@@ -900,8 +970,8 @@ class _Parser:
             sub = self.subscript_text() if self.at("char", "_") else None
             if kind == "plain" and sub == self.product_index.name:
                 for c in candidates:
-                    if c in self.scope.symbols:
-                        return self.scope.symbols[c]
+                    if self.scope.symbol(c) is not None:
+                        return self.scope.symbol(c)
             raise self.error(f"the variable of a product of normals is written z_{self.product_index}", tok=t)
         start = self.i
         if t.kind == "char" and t.text == "{":
@@ -950,30 +1020,42 @@ class _Parser:
         self.expect_char("{", "after E_ (write E_{z \\sim Q(z|X)})")
         if self.at("char", "}"):
             raise self.error("an empty subscript")
-        density = var = None
-        start = self.i
+        start = self.tok
         if self.tok.kind in ("letter", "cmd") and self._sim_ahead():
-            kind, candidates, name_tok = self.read_name()
-            sub = self.subscript_text() if self.at("char", "_") else None
-            variable = self.resolve(candidates, sub, name_tok)
+            # E_{z ~ density}[f]: the variable is named first, and bound in the density and in f
+            name, _ = self.binder_name()
             self.next()  # \sim
+            named = self.at("cmd") and self.tok.text in ("mathcal", "mathrm", "operatorname", "text", "mathsf")
             saved = self.i
-            kind2, _, t2 = self.read_name() if self.at("cmd") and self.tok.text in ("mathcal", "mathrm") else (None, None, None)
-            if kind2 == "normal":
-                density = self.normal_named(t2, variable)
-            else:
-                self.i = saved
-                density, _ = self.density("expectation")
-            var = C.density_variable(density)
-            if var != variable:
-                raise self.error(f"'{variable}' is not the variable of the density in the subscript", tok=self.toks[start])
-        else:
-            density, var = self.density("expectation")
+            kind2, words, t2 = self.read_name() if named else (None, None, None)
+            self.i = saved
+            domain = {"real": True} if kind2 == "normal" else FINITE_DENSITIES[words[0]].domain \
+                if kind2 == "finite" else B.declared_domain(self.scope, name)
+            with self.bind(name, domain, start, f"the expectation over {name}") as var:
+                if kind2 is not None:
+                    self.read_name()
+                if kind2 == "normal":
+                    density = self.normal_named(t2, var)
+                elif kind2 == "finite":
+                    density = self.finite_density(t2, words[0], var)
+                else:
+                    self.i = saved
+                    density, _ = self.density("expectation")
+                if C.density_variable(density) != var:
+                    raise self.error(f"'{name}' is not the variable of the density in the subscript", tok=start)
+                self.expect_char("}", "to close the subscript of E")
+                return C.Expectation(self.expectand(), density, var)
+        density, file_var = self.density("expectation")
         self.expect_char("}", "to close the subscript of E")
+        with self.bind(file_var.name, _density_domain(self.scope, density, file_var), start,
+                       f"the expectation over {file_var.name}") as var:
+            # the density names its variable before any binder could: it is read, then re-bound
+            return C.Expectation(self.expectand(), density.xreplace({file_var: var}), var)
+
+    def expectand(self) -> sp.Expr:
         if not self.at_char("(["):
             raise self.error("expected [ ... ] after E_{...}")
-        f = self.paren_group()
-        return C.Expectation(f, density, var)
+        return self.paren_group()
 
     def _sim_ahead(self) -> bool:
         depth = 0
@@ -1008,7 +1090,8 @@ class _Parser:
         self.expect_char(closer, "to close D_{KL}")
         if var_q != var_p:
             raise self.error(f"D_KL compares densities over the same variable, got '{var_q}' and '{var_p}'", tok=t)
-        return C.KL(q, p, var_q)
+        with self.bind(var_q.name, _density_domain(self.scope, q, var_q), t, f"the KL divergence over {var_q.name}") as var:
+            return C.KL(q.xreplace({var_q: var}), p.xreplace({var_q: var}), var)
 
     def special(self, word: str, t: Tok) -> sp.Expr:
         if word in ("log", "ln", "exp"):
@@ -1018,8 +1101,10 @@ class _Parser:
         if word == "diag":
             if not self.at_char("(["):
                 raise self.error("expected ( after diag")
-            f = self.paren_group()
-            j, lo, hi = self.range_subscripts("diag")
+            name = self._range_name_after(self._closing(self.i))
+            with self.bind(name, {"integer": True}, t, f"diag over {name}") as j:
+                f = self.paren_group()
+                _, lo, hi = self.range_subscripts("diag")
             return C.Diag(f, j, lo, hi)
         arg_tok = self.tok
         if not self.at_char("(["):
@@ -1030,13 +1115,14 @@ class _Parser:
         return C.Trace(arg) if word == "tr" else C.Det(arg)
 
     def range_subscripts(self, what: str):
-        """_{j=a}^{b} (or ^{b}_{j=a}): returns (j, a, b)."""
+        """_{j=a}^{b} (or ^{b}_{j=a}): returns (the name j, a, b), a and b checked as a sum's bounds."""
         j = lo = hi = None
+        t = self.tok
         for _ in range(2):
             if self.at("char", "_") and j is None:
                 self.next()
                 self.expect_char("{", f"after {what}_ (write _{{j=1}})")
-                j = self.binder()
+                j, _ = self.binder_name()
                 self.expect_char("=", f"in the range of {what}: _{{j=1}}")
                 lo = self.expr()
                 self.expect_char("}", "to close the range")
@@ -1045,28 +1131,65 @@ class _Parser:
                 hi = self.tex_argument()
         if j is None or hi is None:
             raise self.error(f"{what} needs a range _{{j=1}}^{{J}}")
+        problem = B.sum_bounds_problem(lo, hi)
+        if problem:
+            raise self.error(problem, "declare the bound as an integer under [symbols], e.g. J = \"positive integer\"", tok=t)
         return j, lo, hi
 
-    def binder(self) -> sp.Symbol:
+    def binder_name(self) -> tuple[str, Tok]:
+        """The name a binder introduces (its declared spelling when one of the aliases is declared)."""
         t = self.tok
         kind, candidates, _ = self.read_name()
         sub = self.subscript_text() if self.at("char", "_") else None
         names = [c + "_" + sub for c in candidates] if sub else candidates
         for name in names:
-            if name in self.scope.symbols:
-                return self.scope.symbols[name]
-        raise self.error(f"unknown variable '{names[0]}'", "declare the bound variable under [symbols]; "
-                         + did_you_mean(names[0], list(self.scope.symbols)), tok=t)
+            if self.scope.symbol(name) is not None:
+                return name, t
+        return names[0], t
+
+    def _closing(self, i: int) -> int:
+        """The index of the token that closes the bracket (or \\langle) opened at token i."""
+        depth = 0
+        for j in range(i, len(self.toks)):
+            tok = self.toks[j]
+            if tok.kind == "char" and tok.text in "([{" or tok.kind == "cmd" and tok.text == "langle":
+                depth += 1
+            elif tok.kind == "char" and tok.text in ")]}" or tok.kind == "cmd" and tok.text == "rangle":
+                depth -= 1
+                if depth == 0:
+                    return j
+            elif tok.kind == "end":
+                break
+        raise self.error("a bracket is never closed", tok=self.toks[i])
+
+    def _range_name_after(self, close: int) -> str:
+        """The index name of a range _{j=..} written after the token at `close`: read ahead, position kept."""
+        saved = self.i
+        try:
+            self.i = close + 1
+            if self.at("char", "^"):  # ^{k}_{j=1}
+                self.next()
+                self.i = self._closing(self.i) + 1 if self.at("char", "{") else self.i + 1
+            if not (self.at("char", "_") and self.peek().text == "{"):
+                raise self.error("expected a range _{j=1}^{k} after the closing bracket")
+            self.i += 2
+            name, _ = self.binder_name()
+            return name
+        finally:
+            self.i = saved
 
     def dot(self) -> sp.Expr:
+        t = self.tok
+        name = self._range_name_after(self._closing(self.i))
         self.next()  # \langle
-        u = self.expr()
-        self.expect_char(",", "between the two vectors of \\langle u, v \\rangle")
-        v = self.expr()
-        if not self.at("cmd", "rangle"):
-            raise self.error("expected \\rangle")
-        self.next()
-        j, lo, hi = self.range_subscripts("\\langle u_j, v_j \\rangle")
+        with self.bind(name, {"integer": True}, t, f"the dot product over {name}") as j:
+            u = self.expr()
+            self.expect_char(",", "between the two vectors of \\langle u, v \\rangle")
+            v = self.expr()
+            if not self.at("cmd", "rangle"):
+                raise self.error("expected \\rangle")
+            self.next()
+            _, lo, hi = self.range_subscripts("\\langle u_j, v_j \\rangle")
         return C.Dot(u, v, j, lo, hi)
 
     def summation(self) -> sp.Expr:
@@ -1078,15 +1201,15 @@ class _Parser:
                 self.next()
                 if self.at("char", "{"):
                     self.next()
-                    var = self.binder()
+                    name, _ = self.binder_name()
                     if self.at("char", "="):
                         self.next()
-                        j, lo = var, self.expr()
+                        j, lo = name, self.expr()
                     else:
-                        latent = var
+                        latent = name
                     self.expect_char("}", "to close the sum's subscript")
                 else:
-                    latent = self.single_name()
+                    latent, _ = self.binder_name()
             elif self.at("char", "^") and hi is None:
                 self.next()
                 hi = self.tex_argument()
@@ -1096,13 +1219,17 @@ class _Parser:
             raise self.error("a sum needs its upper limit", "write \\sum_{j=1}^{J}", tok=t)
         if latent is not None and hi is not None:
             raise self.error("a sum over all values of a variable has no upper limit", tok=t)
-        body = self.summand()
         if latent is not None:
-            return C.LatentSum(body, latent)
-        if not j.is_integer:
-            raise self.error(f"the summation index '{j}' is not declared an integer",
-                             f'declare it under [symbols], e.g. {j} = "integer"', tok=t)
-        return sp.Sum(body, (j, lo, hi))
+            if latent not in self.scope.symbols:
+                raise self.error(f"unknown variable '{latent}'", "a sum over all values of a variable needs it "
+                                 "declared under [symbols]; " + did_you_mean(latent, list(self.scope.symbols)), tok=t)
+            with self.bind(latent, B.declared_domain(self.scope, latent), t, f"a sum over all values of {latent}") as var:
+                return C.LatentSum(self.summand(), var)
+        problem = B.sum_bounds_problem(lo, hi)
+        if problem:
+            raise self.error(problem, "declare the bound as an integer under [symbols], e.g. J = \"positive integer\"", tok=t)
+        with self.bind(j, B.range_domain({"integer": True}, lo, hi), t, f"the sum over {j}") as var:
+            return sp.Sum(self.summand(), (var, lo, hi))
 
     def summand(self) -> sp.Expr:
         if self.at_char("+-"):
@@ -1114,18 +1241,17 @@ class _Parser:
 
     def product(self) -> sp.Expr:
         t = self.next()
-        j, lo, hi = self.range_subscripts("\\prod")
-        if not j.is_integer:
-            raise self.error(f"the product index '{j}' is not declared an integer", tok=t)
-        outer, self.product_index = self.product_index, j
-        try:
-            kind, _, name_tok = self.read_name() if self.at("cmd") else (None, None, None)
-            if kind != "normal":
-                raise self.error("only a product of normal densities is supported",
-                                 "write \\prod_{j=1}^{J} \\mathcal{N}(z_j; \\mu_j, \\sigma_j^2)", tok=t)
-            normal = self.normal_named(name_tok)
-        finally:
-            self.product_index = outer
+        name, lo, hi = self.range_subscripts("\\prod")
+        with self.bind(name, B.range_domain({"integer": True}, lo, hi), t, f"the product over {name}") as j:
+            outer, self.product_index = self.product_index, j
+            try:
+                kind, _, name_tok = self.read_name() if self.at("cmd") else (None, None, None)
+                if kind != "normal":
+                    raise self.error("only a product of normal densities is supported",
+                                     "write \\prod_{j=1}^{J} \\mathcal{N}(z_j; \\mu_j, \\sigma_j^2)", tok=t)
+                normal = self.normal_named(name_tok)
+            finally:
+                self.product_index = outer
         if self.starts_factor():
             raise self.error("it is unclear where the product ends", "put the product in brackets")
         x, mu, sigma = normal.args
@@ -1143,36 +1269,76 @@ class _Parser:
                 hi = self.tex_argument()
         if (lo is None) != (hi is None):
             raise self.error("an integral needs both limits, or none (the whole real line)", tok=t)
-        self.integrals += 1
-        try:
-            if not self.starts_factor() and not self.at_char("+-"):
-                raise self.error("the integral has no integrand")
-            body = self.expr()
-        finally:
-            self.integrals -= 1
-        if not self.is_differential():
+        # The integrand comes before its differential: find the variable first, so that the integrand
+        # is read with it bound (a file's assumptions on that name never shape the integrand).
+        name = self._differential_ahead()
+        if name is None:
             raise self.error("expected the differential (dx) that ends the integral",
-                             "write \\int_{-\\infty}^{\\infty} f(x) \\, dx", tok=self.tok)
-        if self.at("letter", "d"):
-            self.next()
-        else:
-            self.i += 4  # \mathrm{d}
-        var_tok = self.tok
-        kind, candidates, _ = self.read_name()
-        sub = self.subscript_text() if self.at("char", "_") else None
-        var = self.resolve(candidates, sub, var_tok)
-        if not isinstance(var, sp.Symbol):
-            raise self.error("the integration variable must be a declared symbol", tok=var_tok)
+                             "write \\int_{-\\infty}^{\\infty} f(x) \\, dx", tok=t)
         whole_line = lo is None or (lo == -sp.oo and hi == sp.oo)
-        if whole_line and body.has(C.Prob):  # an abstract density: over all values of its variable
-            return C.LatentSum(body, var)
+        latent = whole_line and self.scope.is_distribution_variable(name)
         if lo is None:
             lo, hi = -sp.oo, sp.oo
+        problem = B.integral_bounds_problem(lo, hi)
+        if problem:
+            raise self.error(problem, tok=t)
+        domain = B.declared_domain(self.scope, name) if latent else B.range_domain({"real": True}, lo, hi)
+        with self.bind(name, domain, t, f"the integral over {name}") as var:
+            self.integrals += 1
+            try:
+                if not self.starts_factor() and not self.at_char("+-"):
+                    raise self.error("the integral has no integrand")
+                body = self.expr()
+            finally:
+                self.integrals -= 1
+            if not self.is_differential():
+                raise self.error("expected the differential (dx) that ends the integral",
+                                 "write \\int_{-\\infty}^{\\infty} f(x) \\, dx", tok=self.tok)
+            if self.at("letter", "d"):
+                self.next()
+            else:
+                self.i += 4  # \mathrm{d}
+            self.binder_name()
+        if latent and body.has(C.Prob):  # an abstract density: over all values of its variable
+            return C.LatentSum(body, var)
         if not var.is_real:
-            raise self.error(f"the integration variable '{var}' is not declared real",
-                             f'declare it under [symbols], e.g. {var} = "real"', tok=var_tok)
+            raise self.error(f"the integration variable '{name}' is not declared real",
+                             f'declare it under [symbols], e.g. {name} = "real"', tok=t)
         return sp.Integral(body, (var, lo, hi))
+
+    def _differential_ahead(self) -> str | None:
+        """The variable of the differential that closes the integral starting here, read ahead."""
+        saved, pending, depth = self.i, 0, 0
+        try:
+            while not self.at("end"):
+                tok = self.tok
+                if tok.kind == "char" and tok.text in "([{" or tok.kind == "cmd" and tok.text == "langle":
+                    depth += 1
+                elif tok.kind == "char" and tok.text in ")]}" or tok.kind == "cmd" and tok.text == "rangle":
+                    depth -= 1
+                    if depth < 0:
+                        return None
+                elif depth == 0 and tok.kind == "cmd" and tok.text == "int":
+                    pending += 1  # an inner integral takes the next differential
+                elif depth == 0 and self.is_differential():
+                    if pending:
+                        pending -= 1
+                    else:
+                        self.i += 1 if self.at("letter", "d") else 4
+                        return self.binder_name()[0]
+                self.i += 1
+            return None
+        finally:
+            self.i = saved
 
     def _signed_argument(self) -> sp.Expr:
         sign = -1 if self.next().text == "-" else 1
         return sign * self.tex_argument()
+
+
+def _density_domain(scope: Scope, density, var) -> dict:
+    """The domain of the variable a density is over: the declared support of an abstract distribution's
+    variable, the real line for a normal density."""
+    if isinstance(density, C.Prob):
+        return B.declared_domain(scope, var.name)
+    return {"real": True}

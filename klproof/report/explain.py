@@ -6,6 +6,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from klproof.catalog import RULES
+from klproof.errors import clean
 from klproof.model import Step
 from klproof.printing import show
 from klproof.report.terminal import STYLE
@@ -43,11 +44,12 @@ def render_explanation(step: Step, attempt, verdict: Verdict) -> RenderableType:
     info = verdict.step
     label, style = STYLE[verdict.status]
     lines: list[RenderableType] = [
-        Text.assemble((f"{info.path}:{info.line}", "bold"), f"  step {info.number}", "  ", (info.chain, "italic")),
-        Text(f"  claim:  {info.text if info.is_equation else info.previous_text + '  =  ' + info.text}"),
+        Text.assemble((f"{clean(info.path)}:{info.line}", "bold"), f"  step {info.number}", "  ",
+                      (clean(info.chain), "italic")),
+        Text(clean(f"  claim:  {info.text if info.is_equation else info.previous_text + '  =  ' + info.text}")),
     ]
     if info.by_text:
-        lines.append(Text(f"  by:     {info.by_text}"))
+        lines.append(Text(f"  by:     {clean(info.by_text)}"))
     lines.append(Text(""))
     lines.append(Text("Rewrites tried, cheapest stage first (each form is left side minus right side):", style="bold"))
     if step.substitution is not None and "substitution" in attempt.rules:
@@ -78,6 +80,6 @@ def render_explanation(step: Step, attempt, verdict: Verdict) -> RenderableType:
         lines.append(Text(f"\nNot closed; what remains of left minus right: {_clip(attempt.residual)}"))
     lines.append(Text(""))
     lines.append(Text.assemble("Verdict: ", (label, style), f"  {verdict.method}"))
-    if verdict.status is not Status.PROVED or verdict.detail:
+    if verdict.status is not Status.PROVED or verdict.detail or verdict.justification_insufficient:
         lines.extend(Text(line) for line in explanation_lines(verdict)[2:] if not line.startswith("  by:"))
     return Group(*lines)

@@ -6,30 +6,32 @@ import json
 from dataclasses import asdict
 
 from klproof import __version__
+from klproof.errors import clean
 from klproof.verdict import Report, Status, Verdict
 
 SCHEMA_VERSION = 1
 
 
-def verdict_dict(verdict: Verdict) -> dict:
+def verdict_dict(verdict: Verdict, report: Report) -> dict:
     info = verdict.step
     return {
         "number": info.number,
         "line": info.line,
         "col": info.col,
-        "chain": info.chain,
-        "text": info.text,
-        "previous": info.previous_text,
-        "by": info.by_text,
-        "note": info.note,
+        "chain": clean(info.chain),
+        "text": clean(info.text),
+        "previous": clean(info.previous_text),
+        "by": clean(info.by_text),
+        "note": clean(info.note),
         "status": verdict.status.value,
-        "passed": verdict.passed,
+        "passed": report.holds(verdict),
         "method": verdict.method,
         "rules": list(verdict.rules),
-        "detail": verdict.detail,
-        "diagnosis": verdict.diagnosis,
+        "detail": clean(verdict.detail),
+        "diagnosis": clean(verdict.diagnosis),
         "seconds": round(verdict.seconds, 6),
         "cached": verdict.cached,
+        "beyond_stated": verdict.justification_insufficient,
         "witness": asdict(verdict.witness) if verdict.witness else None,
         "evidence": asdict(verdict.evidence) if verdict.evidence else None,
     }
@@ -41,9 +43,11 @@ def report_dict(report: Report) -> dict:
         "schema_version": SCHEMA_VERSION,
         "klproof_version": __version__,
         "settings": report.settings,
+        "strict_justifications": report.strict_justifications,
         "files": [
-            {"path": f.path, "title": f.title, "source": f.source, "error": f.error or None,
-             "passed": f.passed, "seconds": round(f.seconds, 6), "steps": [verdict_dict(v) for v in f.verdicts]}
+            {"path": clean(f.path), "title": clean(f.title), "source": clean(f.source),
+             "error": clean(f.error) or None, "passed": report.file_passed(f), "seconds": round(f.seconds, 6),
+             "steps": [verdict_dict(v, report) for v in f.verdicts]}
             for f in report.files
         ],
         "summary": {
@@ -52,6 +56,7 @@ def report_dict(report: Report) -> dict:
             **{status.value: sum(1 for v in verdicts if v.status is status) for status in Status},
             "unreadable_files": sum(1 for f in report.files if f.error),
             "cached": sum(1 for v in verdicts if v.cached),
+            "beyond_stated": report.beyond_stated,
             "passed": report.passed,
             "seconds": round(report.seconds, 6),
         },

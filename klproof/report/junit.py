@@ -8,19 +8,18 @@ an <error>; a file that cannot be read is one <testcase> with an <error>.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from pathlib import PurePath
 
 from klproof import __version__
+from klproof.errors import clean
 from klproof.report.text import claim_text, error_location, explanation_lines, headline
 from klproof.verdict import FileReport, Report, Status, Verdict
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot hold
-
-
 def _clean(text: str) -> str:
-    return _NOT_XML.sub("\N{REPLACEMENT CHARACTER}", text)
+    """Text for XML 1.0: control characters, lone surrogates (a non-UTF-8 file name) and bidi overrides
+    escaped as \\uXXXX, so the writer never fails and no reader sees them raw."""
+    return clean(text)
 
 
 def classname(path: str) -> str:
@@ -33,7 +32,7 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _testcase(parent: ET.Element, verdict: Verdict, file: FileReport) -> str:
+def _testcase(parent: ET.Element, verdict: Verdict, file: FileReport, report: Report) -> str:
     """Adds the step's <testcase>; returns its outcome: 'passed', 'failure' or 'error'."""
     info = verdict.step
     case = ET.SubElement(parent, "testcase", {
@@ -44,8 +43,8 @@ def _testcase(parent: ET.Element, verdict: Verdict, file: FileReport) -> str:
         "time": _seconds(verdict.seconds),
     })
     text = _clean("\n".join(explanation_lines(verdict)))
-    if verdict.passed:
-        if verdict.status is not Status.PROVED or verdict.cached:
+    if report.holds(verdict):
+        if verdict.status is not Status.PROVED or verdict.cached or verdict.justification_insufficient:
             ET.SubElement(case, "system-out").text = text
         return "passed"
     kind = "error" if verdict.status is Status.ERROR else "failure"
@@ -68,14 +67,14 @@ def render_junit(report: Report) -> str:
         counts = {"tests": 0, "failures": 0, "errors": 0}
         if file.error:
             line, _ = error_location(file)
-            case = ET.SubElement(suite, "testcase", {"name": f"read {PurePath(file.path).name} (line {line})",
+            case = ET.SubElement(suite, "testcase", {"name": _clean(f"read {PurePath(file.path).name} (line {line})"),
                                                      "classname": _clean(classname(file.path)),
                                                      "file": _clean(file.path), "line": str(line), "time": "0.000"})
             first = file.error.splitlines()[0] if file.error else "cannot read the file"
             ET.SubElement(case, "error", {"message": _clean(first), "type": "unreadable"}).text = _clean(file.error)
             counts["tests"], counts["errors"] = 1, 1
         for verdict in file.verdicts:
-            outcome = _testcase(suite, verdict, file)
+            outcome = _testcase(suite, verdict, file, report)
             counts["tests"] += 1
             if outcome == "failure":
                 counts["failures"] += 1

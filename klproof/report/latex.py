@@ -13,9 +13,7 @@ shows a formula other than the one klproof checked.
 from __future__ import annotations
 
 import ast
-import re
-import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
@@ -24,34 +22,15 @@ from klproof import vocabulary as C
 from klproof.errors import KlproofError, Span
 from klproof.model import Chain, Derivation, Identity, Implication, Step
 from klproof.parse.expr import Scope
-from klproof.verdict import Report, Status, Verdict
+from klproof.report.author import AuthorPrinter, Unsupported
+from klproof.report.layout import (NUMERIC_RELATION, ExportChain, ExportLine, is_verified, layout_chain, render_align,
+                                   status_counts, verdict_word)
+from klproof.report.texnames import (OMITTED, author_tex, comment_text, escape_text, indexed_latex, name_latex,
+                                     reader_spelling, title_latex)
+from klproof.verdict import Report, Verdict
 
-GREEK = {
-    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda",
-    "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
-    "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
-    "varepsilon", "vartheta", "varphi", "varrho", "varsigma", "varpi",
-}
-NAME_ALIASES = {"eps": "epsilon"}
-
-
-def name_latex(name: str) -> str:
-    """mu_1 -> \\mu_{1}, eps -> \\epsilon, sigma -> \\sigma, xyz -> \\mathrm{xyz}, x_ab -> x_{ab}."""
-    base, _, sub = name.partition("_")
-    base = NAME_ALIASES.get(base, base)
-    if base in GREEK:
-        head = "\\" + base
-    elif len(base) == 1:
-        head = base
-    else:
-        head = "\\mathrm{" + base + "}"
-    if not sub:
-        return head
-    parts = sub.split("_")
-    inner = "".join(NAME_ALIASES.get(p, p) if NAME_ALIASES.get(p, p) not in GREEK else "\\" + NAME_ALIASES.get(p, p) + " "
-                    for p in parts).strip()
-    return f"{head}_{{{inner}}}"
-
+__all__ = ["render_latex", "render_expression", "derivation_scope", "export_chains", "escape_text", "is_verified",
+           "unverified_steps", "verdict_word", "ExportChain", "ExportLine", "sympy_latex"]
 
 class KlproofLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the field's notation for klproof's vocabulary."""
@@ -63,8 +42,7 @@ class KlproofLatexPrinter(LatexPrinter):
         return name_latex(expr.name)
 
     def _print_Indexed(self, expr):
-        base = name_latex(expr.base.label.name)
-        return f"{base}_{{{', '.join(self._print(i) for i in expr.indices)}}}"
+        return indexed_latex(expr.base.label.name, ", ".join(self._print(i) for i in expr.indices))
 
     def _variance(self, sigma) -> str:
         if sigma == 1:
@@ -81,8 +59,10 @@ class KlproofLatexPrinter(LatexPrinter):
 
     def _print_NormalDiag(self, e):
         z, mu, sigma, j, a, b = e.args
+        j_tex = self._print(j)
+        component = indexed_latex(z.name, j_tex) if isinstance(z, sp.Symbol) else f"{self._print(z)}_{{{j_tex}}}"
         return (f"\\prod_{{{self._print(j)}={self._print(a)}}}^{{{self._print(b)}}} "
-                f"\\mathcal{{N}}({self._print(z)}_{{{self._print(j)}}};\\, {self._print(mu)}, {self._variance(sigma)})")
+                f"\\mathcal{{N}}({component};\\, {self._print(mu)}, {self._variance(sigma)})")
 
     def _print_Prob(self, e):
         targets = ", ".join(self._print(t) for t in e.targets)
@@ -97,6 +77,10 @@ class KlproofLatexPrinter(LatexPrinter):
         if isinstance(density, C.Normal):
             x, mu, sigma = density.args
             return f"{self._print(x)} \\sim \\mathcal{{N}}({self._print(mu)}, {self._variance(sigma)})"
+        if isinstance(density, C.FINITE_DENSITIES):
+            x, *params = density.args
+            shown = ", ".join(self._print(a) for a in params)
+            return f"{self._print(x)} \\sim \\mathrm{{{density.latex_names[0]}}}({shown})"
         return f"{self._print(C.density_variable(density))} \\sim {self._print(density)}"
 
     def _print_Expectation(self, e):
@@ -155,299 +139,49 @@ def sympy_latex(expr) -> str:
     """The canonical rendering (SymPy's order of terms), with the field's notation."""
     return _PRINTER.doprint(expr)
 
-
-# -- the author's order: a walk of the expression's Python syntax tree -------------------
-
-ADD, NEG, MUL, POW, ATOM = 10, 15, 20, 30, 40
-
-
-@dataclass(frozen=True)
-class _Out:
-    tex: str
-    prec: int
-    closed: str = ""  # the same with an open-ended tail (\sum body, bare \log argument) bracketed
-    name_end: bool = False  # ends with a plain name: a '(' after it would read as a call
-
-    @property
-    def safe(self) -> str:
-        return self.closed or self.tex
-
-
-class _Unsupported(Exception):
-    """The author's text uses something the walk does not print; the canonical printer is used."""
-
-
-def _paren(tex: str) -> str:
-    return f"\\left({tex}\\right)"
-
-
-class _AuthorPrinter:
-    def __init__(self, derivation: Derivation, source: str):
-        self.d = derivation
-        self.source = source
-
-    def top(self, node: ast.AST) -> tuple[str, str | None]:
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
-            return self.expr(node.left).tex, self.expr(node.comparators[0]).tex
-        return None, self.expr(node).tex
-
-    def expr(self, node: ast.AST) -> _Out:
-        method = getattr(self, "_" + type(node).__name__, None)
-        if method is None:
-            raise _Unsupported(type(node).__name__)
-        return method(node)
-
-    def _Constant(self, node):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
-            raise _Unsupported("constant")
-        text = (ast.get_source_segment(self.source, node) or str(node.value)).replace("_", "")
-        if isinstance(node.value, float) and not re.fullmatch(r"\d+\.\d+|\d+", text):
-            raise _Unsupported("float syntax")
-        return _Out(text, ATOM)
-
-    def _Name(self, node):
-        if node.id == "pi":
-            return _Out("\\pi", ATOM)
-        if node.id in ("oo", "inf"):
-            return _Out("\\infty", ATOM)
-        return _Out(name_latex(node.id), ATOM, name_end=True)
-
-    def _Subscript(self, node):
-        if not isinstance(node.value, ast.Name):
-            raise _Unsupported("subscript")
-        index = self.expr(node.slice)
-        return _Out(f"{name_latex(node.value.id)}_{{{index.tex}}}", ATOM, name_end=True)
-
-    def _UnaryOp(self, node):
-        operand = self.expr(node.operand)
-        if isinstance(node.op, ast.UAdd):
-            return operand
-        if not isinstance(node.op, ast.USub):
-            raise _Unsupported("unary")
-        if operand.prec <= NEG or operand.tex.startswith("-"):
-            inner = _paren(operand.tex)
-            return _Out("-" + inner, NEG)
-        return _Out("-" + operand.tex, NEG, closed="-" + operand.safe if operand.closed else "",
-                    name_end=operand.name_end)
-
-    def _BinOp(self, node):
-        op = type(node.op)
-        if op in (ast.Add, ast.Sub):
-            left, right = self.expr(node.left), self.expr(node.right)
-            r = right.tex
-            if right.prec <= ADD or r.startswith("-") or (op is ast.Sub and right.prec <= NEG):
-                r = _paren(r)
-            sign = "+" if op is ast.Add else "-"
-            return _Out(f"{left.tex} {sign} {r}", ADD)
-        if op is ast.Mult:
-            left, right = self.expr(node.left), self.expr(node.right)
-            lt = left.safe if left.prec >= MUL else _paren(left.tex)
-            if left.prec == NEG and left.prec < MUL and not isinstance(node.left, ast.UnaryOp):
-                lt = _paren(left.tex)
-            if left.prec == NEG and isinstance(node.left, ast.UnaryOp):
-                lt = left.safe  # -a*b reads as -(a b), which is what it means
-            rt = right.tex if right.prec >= MUL and not right.tex.startswith("-") else _paren(right.tex)
-            closed_rt = right.safe if rt == right.tex else rt
-            if rt[:1].isdigit() or (rt.startswith(("(", "\\left(")) and left.name_end):
-                sep = " \\cdot "
-            else:
-                sep = " "
-            return _Out(f"{lt}{sep}{rt}", MUL, closed=f"{lt}{sep}{closed_rt}" if closed_rt != rt else "",
-                        name_end=right.name_end if rt == right.tex else False)
-        if op is ast.Div:
-            return self._divide(node)
-        if op is ast.Pow:
-            base, exponent = self.expr(node.left), self.expr(node.right)
-            bt = base.tex if base.prec == ATOM and not base.closed and not base.tex.startswith("e^") \
-                and not base.tex.startswith("\\sqrt") else _paren(base.tex)
-            if base.prec == ATOM and base.tex.startswith("\\mathcal{N}"):
-                bt = base.tex
-            return _Out(f"{bt}^{{{exponent.tex}}}", POW)
-        raise _Unsupported("operator")
-
-    def _divide(self, node):
-        numerator, denominator = node.left, node.right
-        negative = isinstance(numerator, ast.UnaryOp) and isinstance(numerator.op, ast.USub)
-        inner = numerator.operand if negative else numerator
-        den = self.expr(denominator)
-        sign = "-" if negative else ""
-        if _is_big(inner) and isinstance(denominator, ast.Constant):
-            body = self.expr(inner)
-            frac = f"\\frac{{1}}{{{den.tex}}}"
-            return _Out(f"{sign}{frac} {body.tex}", NEG if negative else MUL, closed=f"{sign}{frac} {body.safe}"
-                        if body.closed else "")
-        num = self.expr(inner)
-        return _Out(f"{sign}\\frac{{{num.tex}}}{{{den.tex}}}", NEG if negative else ATOM)
-
-    def _Call(self, node):
-        if not isinstance(node.func, ast.Name) or node.keywords:
-            raise _Unsupported("call")
-        name, args = node.func.id, node.args
-        if name in self.d.distributions:
-            return self._probability(name, args)
-        if name in self.d.definitions:
-            inner = ", ".join(self.expr(a).tex for a in args)
-            return _Out(f"{name_latex(name)}\\left({inner}\\right)", ATOM)
-        if name in _UNARY:
-            _arity(args, 1)
-            return _Out(_UNARY[name].format(self.expr(args[0]).tex), ATOM)
-        method = getattr(self, "_call_" + name, None)
-        if method is None:
-            raise _Unsupported(name)
-        return method(args)
-
-    def _probability(self, name, args):
-        if len(args) == 1 and isinstance(args[0], ast.BinOp) and isinstance(args[0].op, ast.BitOr):
-            targets, givens = _elements(args[0].left), _elements(args[0].right)
-        else:
-            targets, givens = list(args), []
-        show = lambda items: ", ".join(self.expr(a).tex for a in items)  # noqa: E731
-        if givens:
-            return _Out(f"{name_latex(name)}({show(targets)} \\mid {show(givens)})", ATOM)
-        return _Out(f"{name_latex(name)}({show(targets)})", ATOM)
-
-    def _variance(self, node) -> str:
-        if isinstance(node, ast.Constant) and node.value == 1:
-            return "1"
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sqrt" and len(node.args) == 1:
-            return self.expr(node.args[0]).tex
-        out = self.expr(node)
-        if isinstance(node, (ast.Name, ast.Subscript)):
-            return f"{out.tex}^{{2}}"
-        return f"\\left({out.tex}\\right)^{{2}}"
-
-    def _normal_inner(self, args) -> str:
-        x, mu, sigma = args
-        return f"{self.expr(x).tex};\\, {self.expr(mu).tex}, {self._variance(sigma)}"
-
-    def _call_N(self, args):
-        _arity(args, 3)
-        return _Out(f"\\mathcal{{N}}({self._normal_inner(args)})", ATOM)
-
-    def _call_NormalDiag(self, args):
-        _arity(args, 4)
-        z, mu, sigma, limits = args
-        j, a, b = self._limits(limits)
-        normal = f"\\mathcal{{N}}({self.expr(z).tex}_{{{j}}};\\, {self.expr(mu).tex}, {self._variance(sigma)})"
-        return _Out(f"\\prod_{{{j}={a}}}^{{{b}}} {normal}", ATOM)
-
-    def _limits(self, node):
-        if not (isinstance(node, ast.Tuple) and len(node.elts) == 3):
-            raise _Unsupported("limits")
-        return tuple(self.expr(e).tex for e in node.elts)
-
-    def _density_subscript(self, node) -> str:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            if node.func.id == "N" and len(node.args) == 3:
-                x, mu, sigma = node.args
-                return f"{self.expr(x).tex} \\sim \\mathcal{{N}}({self.expr(mu).tex}, {self._variance(sigma)})"
-            if node.func.id == "NormalDiag" and len(node.args) == 4:
-                return f"{self.expr(node.args[0]).tex} \\sim {self.expr(node).tex}"
-            if node.func.id in self.d.distributions:
-                return self.expr(node).tex
-        raise _Unsupported("density")
-
-    def _call_E(self, args):
-        _arity(args, 2)
-        return _Out(f"\\mathbb{{E}}_{{{self._density_subscript(args[1])}}}\\left[{self.expr(args[0]).tex}\\right]", ATOM)
-
-    def _call_KL(self, args):
-        _arity(args, 2)
-        q, p = (self.expr(a).tex for a in args)
-        return _Out(f"D_{{\\mathrm{{KL}}}}\\left({q} \\,\\|\\, {p}\\right)", ATOM)
-
-    def _call_Sum(self, args):
-        _arity(args, 2)
-        body, limits = args
-        if isinstance(limits, ast.Name):
-            head = f"\\sum_{{{name_latex(limits.id)}}}"
-        else:
-            j, a, b = self._limits(limits)
-            head = f"\\sum_{{{j}={a}}}^{{{b}}}"
-        inner = self.expr(body)
-        text = inner.tex if inner.prec >= MUL and not inner.tex.startswith("-") else _paren(inner.tex)
-        tex = f"{head} {text}"
-        return _Out(tex, MUL, closed=_paren(tex))
-
-    def _call_Integral(self, args):
-        _arity(args, 2)
-        body, limits = args
-        inner = self.expr(body)
-        text = inner.tex if inner.prec >= MUL else _paren(inner.tex)
-        if isinstance(limits, ast.Name):
-            var = name_latex(limits.id)
-            prob = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.d.distributions
-                       for n in ast.walk(body))
-            head = "\\int" if prob else "\\int_{-\\infty}^{\\infty}"
-        else:
-            v, a, b = self._limits(limits)
-            var, head = v, f"\\int_{{{a}}}^{{{b}}}"
-        return _Out(f"{head} {text} \\, d{var}", ATOM)
-
-    def _function(self, fn: str, args) -> _Out:
-        _arity(args, 1)
-        (arg,) = args
-        inner = self.expr(arg)
-        bracketed = f"{fn}\\left({inner.tex}\\right)"
-        simple = isinstance(arg, (ast.Name, ast.Subscript)) or (
-            isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name)
-            and (arg.func.id in self.d.distributions or arg.func.id == "N")) or (
-            isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Pow)
-            and isinstance(arg.left, (ast.Name, ast.Subscript)) and isinstance(arg.right, ast.Constant))
-        if simple:
-            return _Out(f"{fn} {inner.tex}", MUL, closed=bracketed)
-        return _Out(bracketed, ATOM)
-
-    def _call_log(self, args):
-        return self._function("\\log", args)
-
-    _call_ln = _call_log
-
-    def _call_diag(self, args):
-        _arity(args, 2)
-        j, a, b = self._limits(args[1])
-        return _Out(f"\\operatorname{{diag}}\\left({self.expr(args[0]).tex}\\right)_{{{j}={a}}}^{{{b}}}", ATOM)
-
-    def _call_dot(self, args):
-        _arity(args, 3)
-        j, a, b = self._limits(args[2])
-        u, v = self.expr(args[0]).tex, self.expr(args[1]).tex
-        return _Out(f"\\left\\langle {u}, {v} \\right\\rangle_{{{j}={a}}}^{{{b}}}", ATOM)
-
-
-
-# One-argument functions that print as a fixed template around their argument.
-_UNARY = {
-    "exp": "e^{{{}}}",
-    "sqrt": "\\sqrt{{{}}}",
-    "Abs": "\\left|{}\\right|",
-    "abs": "\\left|{}\\right|",
-    "tr": "\\operatorname{{tr}}\\left({}\\right)",
-    "det": "\\det\\left({}\\right)",
-}
-
-def _arity(args, n: int) -> None:
-    if len(args) != n:
-        raise _Unsupported("arity")
-
-
-def _elements(node):
-    return list(node.elts) if isinstance(node, ast.Tuple) else [node]
-
-
-def _is_big(node) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("Sum", "Integral", "E", "KL")
-
-
 # -- one expression, verified -------------------------------------------------------------
 
+@dataclass
+class ExportScope(Scope):
+    """The derivation's scope, which also finds a name under the spelling the LaTeX reader gives its printed
+    form (a1, printed a_{1}, is read as a_1; mu_q[j], printed \\mu_{q j}, as mu_qj), so that exports can
+    print names as papers do and still be read back exactly. A spelling that is a declared name, or that two
+    names share, finds nothing: the read-back then fails and the export falls back, never shows a wrong name."""
+
+    spellings: dict[str, str | None] = field(default_factory=dict)  # spelling -> the symbol's name (None: shared)
+    family_spellings: dict[str, str | None] = field(default_factory=dict)  # spelling of the head -> family
+
+    def symbol(self, name: str) -> sp.Symbol | None:
+        found = super().symbol(name)
+        if found is not None:
+            return found
+        if self.spellings.get(name):
+            return super().symbol(self.spellings[name])
+        members = []
+        for prefix, family in self.family_spellings.items():
+            index = super().symbol(name[len(prefix):]) if family and name.startswith(prefix) else None
+            if index is not None and index.is_integer:
+                members.append(self.families[family][index])
+        return members[0] if len(members) == 1 else None
+
+
+def _spellings(names, keep_same: bool = False) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in names:
+        spelled = reader_spelling(name)
+        if spelled is not None and (keep_same or spelled != name):
+            out[spelled] = None if spelled in out else name  # two names printed alike: neither is found
+    return out
+
+
 def derivation_scope(derivation: Derivation) -> Scope:
-    """The names the derivation declared, as the parsers want them."""
+    """The names the derivation declared, as the parsers want them (see ExportScope for the spellings)."""
     symbols = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.Symbol)}
     families = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.IndexedBase)}
-    definitions = {n: sp.Lambda(params, body) for n, (params, body, _) in derivation.definitions.items()}
-    return Scope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
-                 definitions=definitions)
+    definitions = {n: C.DefinitionBody(params, body) for n, (params, body, _) in derivation.definitions.items()}
+    return ExportScope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
+                       definitions=definitions, spellings=_spellings(symbols),
+                       family_spellings=_spellings(families, keep_same=True))
 
 
 @dataclass(frozen=True)
@@ -477,16 +211,17 @@ def render_expression(text: str, expected, derivation: Derivation, scope: Scope,
     if latex_source:
         from klproof.parse.latex import clean_latex
 
-        cleaned = clean_latex(text)
-        lhs, _, rhs = _split_equation(cleaned) if isinstance(expected, tuple) else (None, "", cleaned)
-        candidates.append((lhs, rhs, "latex source"))
+        cleaned = author_tex(clean_latex(text))
+        if cleaned is not None:
+            lhs, _, rhs = _split_equation(cleaned) if isinstance(expected, tuple) else (None, "", cleaned)
+            candidates.append((lhs, rhs, "latex source"))
     else:
         try:
             tree = ast.parse(" ".join(text.splitlines()), mode="eval")
-            lhs, rhs = _AuthorPrinter(derivation, " ".join(text.splitlines())).top(tree.body)
+            lhs, rhs = AuthorPrinter(derivation, " ".join(text.splitlines())).top(tree.body)
             if (lhs is None) == (not isinstance(expected, tuple)):
                 candidates.append((lhs, rhs, "author"))
-        except (SyntaxError, _Unsupported, RecursionError, ValueError):
+        except (SyntaxError, Unsupported, RecursionError, ValueError):
             pass
     if isinstance(expected, tuple):
         candidates.append((sympy_latex(expected[0]), sympy_latex(expected[1]), "sympy"))
@@ -512,66 +247,16 @@ def _split_equation(tex: str) -> tuple[str | None, str, str]:
     return None, "", tex
 
 
-# -- text ---------------------------------------------------------------------------------
-
-_TEXT_SPECIAL = {"\\": "$\\backslash$", "{": "\\{", "}": "\\}", "$": "\\$", "&": "\\&", "#": "\\#",
-                 "%": "\\%", "_": "\\_", "^": "\\^{}", "~": "$\\sim$", "<": "$<$", ">": "$>$", "|": "$|$"}
-_TEXT_UNICODE = {"ε": "$\\epsilon$", "μ": "$\\mu$", "σ": "$\\sigma$", "→": "$\\to$", "−": "-", "–": "--", "—": "---",
-                 "‖": "$\\|$", "∣": "$\\mid$", "’": "'", "‘": "`", "“": "``", "”": "''", "…": "\\dots{}",
-                 "𝒩": "$\\mathcal{N}$", "𝔼": "$\\mathbb{E}$", "²": "$^2$", "·": "$\\cdot$"}
-OMITTED = "[...]"
-
-
-def escape_text(text: str) -> str:
-    """Plain text for pdflatex, ASCII only: specials escaped, accents and a few symbols kept, and every
-    run of other characters (Hangul, CJK, emoji ...) replaced by [...] since pdflatex cannot typeset it."""
-    out: list[str] = []
-    dropped = False
-    for ch in text:
-        if ch in _TEXT_SPECIAL:
-            out.append(_TEXT_SPECIAL[ch])
-        elif ch.isascii():
-            out.append(ch)
-        elif ch in _TEXT_UNICODE:
-            out.append(_TEXT_UNICODE[ch])
-        else:
-            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if c.isascii() and not unicodedata.combining(c))
-            if base:
-                out.append(base)
-            elif not dropped or out[-1] != OMITTED:
-                out.append(OMITTED)
-                dropped = True
-                continue
-        dropped = bool(out) and out[-1] == OMITTED
-    return re.sub(r"(\[\.\.\.\]\s*)+", OMITTED + " ", "".join(out)).replace(OMITTED + " )", OMITTED + ")").strip()
-
-
-def comment_text(text: str) -> str:
-    """Text for a LaTeX comment: one line, ASCII (other characters as \\u escapes with four hex digits)."""
-    flat = " ".join(text.split())
-    return "".join(ch if ch.isascii() else f"\\u{ord(ch):04x}" for ch in flat)
-
-
 # -- the document -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ExportLine:
-    """One line of a chain in an export."""
-
-    relation: str  # "" for the first line, else "=" (or the relation as shown)
-    lhs: str | None
-    tex: str
-    where: str  # path:line
-    by: str
-    note: str
-    verdict: Verdict | None
-    implication: bool = False
-
-
-@dataclass(frozen=True)
-class ExportChain:
-    title: str
-    lines: tuple[ExportLine, ...]
+def unverified_steps(derivation: Derivation, report: Report) -> list[str]:
+    """'path:line: step N is STATUS' for every step that does not hold (as `klproof check` grades it)."""
+    verdicts = _verdicts_for(derivation, report)
+    out = []
+    for step in derivation.steps:
+        v = verdicts.get(step.number)
+        if not is_verified(v):
+            out.append(f"{step.span.path}:{step.span.line}: step {step.number} is {v.status.value if v else 'not checked'}")
+    return out
 
 
 def _verdicts_for(derivation: Derivation, report: Report) -> dict[int, Verdict]:
@@ -627,189 +312,11 @@ def _step_line(step: Step, derivation: Derivation, scope: Scope, verdict: Verdic
     r = render_expression(step.text, claim.rhs, derivation, scope, step.latex_source)
     return ExportLine("=", None, r.tex, where, step.by_text, step.note, verdict)
 
-
-def is_verified(verdict: Verdict | None) -> bool:
-    return verdict is not None and verdict.status is Status.PROVED
-
-
-def unverified_steps(derivation: Derivation, report: Report) -> list[str]:
-    """'path:line: status' of every step that is not proved."""
-    verdicts = _verdicts_for(derivation, report)
-    out = []
-    for step in derivation.steps:
-        v = verdicts.get(step.number)
-        if not is_verified(v):
-            out.append(f"{step.span.path}:{step.span.line}: step {step.number} is {v.status.value if v else 'not checked'}")
-    return out
-
-
-def verdict_word(verdict: Verdict | None) -> str:
-    if verdict is None:
-        return "not checked"
-    if verdict.status is Status.NUMERIC:
-        return "numeric evidence only" if not verdict.step.accept_numeric else "numeric evidence (accepted)"
-    return verdict.status.value
-
-
-def _annotation(line: ExportLine, marks: bool) -> str:
-    parts = []
-    if line.implication:
-        parts.append("from the previous equation")
-    if line.by:
-        parts.append(line.by)
-    text = "; ".join(parts)
-    pieces = []
-    if text:
-        pieces.append(f"\\text{{({escape_text(text)})}}")
-    if line.verdict is not None and not is_verified(line.verdict):
-        pieces.append(f"\\textbf{{[{escape_text(verdict_word(line.verdict).upper())}]}}")
-    elif marks and line.verdict is not None:
-        pieces.append("\\checkmark")
-    return "\\quad ".join(pieces)
-
-
-def _relation(line: ExportLine) -> str:
-    if line.verdict is not None and not is_verified(line.verdict):
-        return "\\overset{?}{=}"
-    return "="
-
-
-ROW_WIDTH = 80  # visible characters that fit on a row of an A4 page with 2 cm margins
-
-
-def visible_width(tex: str) -> float:
-    """A rough count of the characters a LaTeX formula shows: a fraction is as wide as its wider part,
-    sub- and superscripts count less, commands and sizes count as one character or nothing."""
-    width, i = 0.0, 0
-    while i < len(tex):
-        c = tex[i]
-        if tex.startswith("\\frac", i):
-            num, i = _group(tex, i + 5)
-            den, i = _group(tex, i)
-            width += max(visible_width(num), visible_width(den))
-            continue
-        if c in "^_":
-            inner, i = _group(tex, i + 1)
-            width += 0.7 * visible_width(inner)
-            continue
-        if c == "\\":
-            j = i + 1
-            while j < len(tex) and tex[j].isalpha():
-                j += 1
-            word = tex[i + 1:j] if j > i + 1 else tex[i + 1:i + 2]
-            i = max(j, i + 2) if j == i + 1 else j
-            if word in ("left", "right", "mathcal", "mathbb", "mathrm", "operatorname", "text", ",", ";", "!", "notag"):
-                continue
-            width += 3 if word in ("qquad", "int", "sum", "prod") else 1
-            continue
-        if c not in "{} ":
-            width += 1
-        i += 1
-    return width
-
-
-def _group(tex: str, i: int) -> tuple[str, int]:
-    """The brace group (or single character) starting at tex[i], and the index after it."""
-    while i < len(tex) and tex[i] == " ":
-        i += 1
-    if i >= len(tex):
-        return "", i
-    if tex[i] != "{":
-        if tex[i] == "\\":
-            j = i + 1
-            while j < len(tex) and tex[j].isalpha():
-                j += 1
-            return tex[i:max(j, i + 2)], max(j, i + 2)
-        return tex[i], i + 1
-    depth, j = 0, i
-    while j < len(tex):
-        if tex[j] == "{" and (j == 0 or tex[j - 1] != "\\"):
-            depth += 1
-        elif tex[j] == "}" and tex[j - 1] != "\\":
-            depth -= 1
-            if depth == 0:
-                return tex[i + 1:j], j + 1
-        j += 1
-    return tex[i + 1:], len(tex)
-
-
-@dataclass(frozen=True)
-class _Row:
-    left: str  # the left column: a chain's first expression or an equation's left side
-    right: str  # from the alignment point: "= expr" (or the expression alone)
-    note: str
-    tag: str
-    comments: tuple[str, ...]
-
-
-def _rows(chain: ExportChain, tags: bool, marks: bool) -> list[_Row]:
-    rows: list[_Row] = []
-    lines = list(chain.lines)
-    pending, pending_comments = "", ()
-    for k, line in enumerate(lines):
-        comment = f"% {comment_text(line.where)}" + (f"  note: {comment_text(line.note)}" if line.note else "")
-        if line.relation == "" and line.lhs is None and line.verdict is None:
-            if k + 1 < len(lines) and lines[k + 1].lhs is None:
-                pending, pending_comments = line.tex, (comment,)
-                continue
-            rows.append(_Row("", line.tex, "", "", (comment,)))
-            continue
-        rel = _relation(line)
-        tag = f"\\tag{{{line.verdict.step.number}}}" if tags and line.verdict is not None else ""
-        if line.lhs is not None:
-            left, right = line.lhs, f"{rel} {line.tex}"
-        elif line.relation == "":
-            left, right = "", line.tex
-        else:
-            left, right = pending, f"{rel} {line.tex}"
-        rows.append(_Row(left, right, _annotation(line, marks), tag, (*pending_comments, comment)))
-        pending, pending_comments = "", ()
-    return rows
-
-
-def layout_width(chain: ExportChain) -> float:
-    """The width of the widest row once laid out (see render_align), justifications excluded."""
-    rows = _rows(chain, False, False)
-    left = max((visible_width(r.left) for r in rows), default=0)
-    right = max((visible_width(r.right) for r in rows), default=0)
-    return left + right if left + right <= ROW_WIDTH else max(right, left)
-
-
-def render_align(chain: ExportChain, tags: bool, marks: bool) -> str:
-    """One align* (align with tags): `first &= step` rows, each with its justification after a \\qquad.
-    When the left column plus the widest right side would not fit the page, every left side gets a row
-    of its own (`& lhs \\\\ &= rhs`), and a justification that does not fit goes on the row below."""
-    env = "align" if tags else "align*"
-    rows = _rows(chain, tags, marks)
-    left_width = max((visible_width(r.left) for r in rows), default=0)
-    limit = ROW_WIDTH - (10 if tags else 0)  # an equation number takes room on the right
-    stacked = left_width + max((visible_width(r.right) for r in rows), default=0) > limit
-    notag = " \\notag" if tags else ""
-    out: list[str] = []
-    for row in rows:
-        out.extend(row.comments)
-        left = row.left
-        if stacked and left:
-            out.append(f"  &{left}{notag} \\\\")
-            left = ""
-        used = (0 if stacked else left_width) + visible_width(row.right)
-        tag = f" {row.tag}" if row.tag else ""
-        if row.note and used + 3 + visible_width(row.note) > limit:
-            out.append(f"  {left} &{row.right}{tag} \\\\".replace("   &", "  &"))
-            out.append(f"  &\\qquad {row.note}{notag} \\\\")
-        else:
-            note = f" \\qquad {row.note}" if row.note else ""
-            out.append(f"  {left} &{row.right}{note}{tag} \\\\".replace("   &", "  &"))
-    if out and out[-1].endswith(" \\\\"):
-        out[-1] = out[-1][: -len(" \\\\")]
-    return "\n".join([f"\\begin{{{env}}}", *out, f"\\end{{{env}}}"])
-
-
 def _assumption_lines(derivation: Derivation) -> list[str]:
     """LaTeX lines for every declaration: symbols grouped by their assumptions, distributions, definitions."""
     groups: dict[str, list[str]] = {}
     for name, words in derivation.assumptions.items():
-        math = f"{name_latex(name[:-3])}_{{j}}" if name.endswith("[j]") else name_latex(name)
+        math = indexed_latex(name[:-3], "j") if name.endswith("[j]") else name_latex(name)
         groups.setdefault(" ".join(words.split()) or "complex", []).append(math)
     out = [f"${', '.join(names)}$: {escape_text(words)}" for words, names in groups.items()]
     if derivation.distributions:
@@ -832,17 +339,17 @@ def render_latex(derivation: Derivation, report: Report, standalone: bool = Fals
     for chain in chains:
         body.append("")
         if standalone:
-            body.append(f"\\subsection*{{{escape_text(chain.title)}}}")
-            size = _font_size(chain)
+            body.append(f"\\subsection*{{{title_latex(chain.title)}}}")
+            size, align = layout_chain(chain, tags, marks)
             body.append(f"{{{size}" if size else "{")
-            body.append(render_align(chain, tags, marks))
+            body.append(align)
             body.append("}")
         else:
             body.append(f"% {comment_text(chain.title)}")
             body.append(render_align(chain, tags, marks))
     if not standalone:
         return "\n".join(body) + "\n"
-    title = escape_text(derivation.title)
+    title = title_latex(derivation.title)
     omitted = OMITTED in title or any(OMITTED in escape_text(c.title) for c in chains)
     head = [
         "\\documentclass[11pt]{article}",
@@ -870,22 +377,15 @@ def render_latex(derivation: Derivation, report: Report, standalone: bool = Fals
     head += ["\\end{itemize}", "", "\\section*{Derivation}"]
     return "\n".join(head + body + ["", "\\end{document}"]) + "\n"
 
-
-def _font_size(chain: ExportChain) -> str:
-    """A smaller size for a chain whose widest row would not fit the page at the normal size."""
-    widest = layout_width(chain)
-    for size, limit in (("", ROW_WIDTH), ("\\small", ROW_WIDTH * 1.1), ("\\footnotesize", ROW_WIDTH * 1.25)):
-        if widest <= limit:
-            return size
-    return "\\scriptsize"
-
-
 def _status_sentence(derivation: Derivation, report: Report) -> str:
     verdicts = _verdicts_for(derivation, report)
-    total = len(derivation.steps)
-    proved = sum(1 for s in derivation.steps if is_verified(verdicts.get(s.number)))
+    proved, numeric, total = status_counts([verdicts.get(s.number) for s in derivation.steps])
     if proved == total:
         return f"\\noindent All {total} steps were proved by klproof under the assumptions below."
-    return (f"\\noindent\\textbf{{Not verified:}} only {proved} of {total} steps were proved; "
+    if proved + numeric == total:
+        return (f"\\noindent All {total} steps hold as klproof checks them under the assumptions below: {proved} "
+                f"proved, and {numeric} accepted on numeric evidence (both sides agree at sample points, which is "
+                f"not a proof), marked ${NUMERIC_RELATION}$.")
+    return (f"\\noindent\\textbf{{Not verified:}} only {proved + numeric} of {total} steps hold "
+            f"({proved} proved{f', {numeric} accepted on numeric evidence' if numeric else ''}); "
             f"the others are marked $\\overset{{?}}{{=}}$ and with their verdict.")
-

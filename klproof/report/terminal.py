@@ -5,6 +5,9 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from klproof.errors import clean
+from klproof.report.text import beyond_stated
+from klproof.report.text import where as step_where
 from klproof.verdict import FileReport, Report, Status, Verdict
 
 STYLE = {
@@ -18,7 +21,8 @@ MAX_TEXT = 70
 
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
-    text = " ".join(text.split())
+    """File text on one line, escaped (no ESC or NUL reaches the terminal) and cut to `limit`."""
+    text = clean(" ".join(text.split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -29,34 +33,39 @@ def _ms(seconds: float) -> str:
 def render_report(report: Report, verbose: bool = False) -> RenderableType:
     parts: list[RenderableType] = []
     for file in report.files:
-        parts.append(render_file(file, verbose))
+        parts.append(render_file(file, verbose, report))
         parts.append(Text(""))
     parts.append(render_summary(report))
     return Group(*parts)
 
 
-def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
+def render_file(file: FileReport, verbose: bool = False, report: Report | None = None) -> RenderableType:
+    report = report or Report((file,))
     if file.error:
-        return Group(Text(file.path, style="bold"), Text(f"  error: {file.error}", style="red"))
-    lines: list[RenderableType] = [Text.assemble((file.path, "bold"), "  ", (file.title, "cyan"))]
+        return Group(Text(clean(file.path), style="bold"), Text(f"  error: {clean(file.error)}", style="red"))
+    lines: list[RenderableType] = [Text.assemble((clean(file.path), "bold"), "  ", (_clip(file.title, 200), "cyan"))]
     chain = None
     for verdict in file.verdicts:
         info = verdict.step
         if info.chain != chain:
             chain = info.chain
-            lines.append(Text(f"  {chain}", style="italic"))
+            lines.append(Text(f"  {_clip(chain, 200)}", style="italic"))
         label, style = STYLE[verdict.status]
         method = _clip(verdict.method, 55) + " (cached)" if verdict.cached else _clip(verdict.method, 64)
         lines.append(Text.assemble(f"  {info.number:>3}  line {info.line:<4} ", (f"{label:<10}", style),
                                    f" {method:<64} ", (f"{_ms(verdict.seconds):>7}", "dim")))
         relation = "" if info.is_equation or info.text.lstrip().startswith("=") else "= "  # LaTeX steps may say "=" themselves
-        by = f"   [by: {info.by_text}]" if info.by_text else ""
+        by = f"   [by: {_clip(info.by_text, 100)}]" if info.by_text else ""
         lines.append(Text.assemble(f"       {relation}{_clip(info.text, 100)}", (by, "dim")))
+        if verdict.justification_insufficient:
+            strict = report.strict_justifications
+            lines.append(Text(f"       {'✗' if strict else '!'} {beyond_stated(verdict)}",
+                              style="bold red" if strict else "yellow"))
         if verdict.status is not Status.PROVED or verbose:
             explanation = render_explanation(verdict)
             if explanation is not None:
                 lines.append(explanation)
-    ok = file.passed
+    ok = report.file_passed(file)
     lines.append(Text.assemble("  ", ("passed" if ok else "failed", "green" if ok else "red"),
                                f": {_counts(file.verdicts)}", (f" in {file.seconds:.2f} s", "dim")))
     return Group(*lines)
@@ -65,21 +74,25 @@ def render_file(file: FileReport, verbose: bool = False) -> RenderableType:
 def _counts(verdicts) -> str:
     """'3 steps: 2 proved, 1 refuted'."""
     pieces = [f"{n} {status.value}" for status in Status if (n := sum(1 for v in verdicts if v.status is status))]
+    beyond = sum(1 for v in verdicts if v.justification_insufficient)
+    if beyond:
+        pieces.append(f"{beyond} needed more than the stated justification")
     return f"{len(verdicts)} step{'s' if len(verdicts) != 1 else ''}: " + (", ".join(pieces) or "nothing to check")
 
 
 def render_explanation(verdict: Verdict) -> RenderableType | None:
     info = verdict.step
     lines: list[Text] = []
-    where = f"{info.path}:{info.line}"
+    where = step_where(verdict)
     label, style = STYLE[verdict.status]
     if verdict.status is Status.PROVED:
         if not verdict.detail:
             return None
-        lines.append(Text(f"{where}: step {info.number}: {verdict.detail}", style="dim"))
+        lines.append(Text(f"{where}: step {info.number}: {clean(verdict.detail)}", style="dim"))
     else:
         lines.append(Text.assemble((f"{where}: ", "bold"), (label, style), f" step {info.number}"))
-        claim = info.text if info.is_equation else f"{_clip(info.previous_text, 200)}  =  {_clip(info.text, 200)}"
+        claim = (_clip(info.text, 400) if info.is_equation
+                 else f"{_clip(info.previous_text, 200)}  =  {_clip(info.text, 200)}")
         lines.append(Text(f"  claim:     {claim}"))
     if verdict.witness:
         w = verdict.witness
@@ -91,9 +104,11 @@ def render_explanation(verdict: Verdict) -> RenderableType | None:
         lines.append(Text(f"  right = {w.rhs}"))
         lines.append(Text(f"  difference = {w.difference} (certified to {w.digits} digits)"))
     if verdict.diagnosis:
-        lines.append(Text(f"  diagnosis: {verdict.diagnosis}", style="bold"))
+        lines.append(Text(f"  diagnosis: {clean(verdict.diagnosis)}", style="bold"))
     elif verdict.detail and verdict.status is not Status.PROVED:
-        lines.append(Text(f"  why:       {verdict.detail}"))
+        lines.append(Text(f"  why:       {clean(verdict.detail)}"))
+        if verdict.hint:
+            lines.append(Text(f"  hint:      {clean(verdict.hint)}"))
     if verdict.status is Status.NUMERIC and not info.accept_numeric:
         lines.append(Text("  numeric evidence is not proof; add numeric = true to the step to accept it", style="dim"))
     return Group(*(Text("     ") + line for line in lines))

@@ -5,15 +5,18 @@ sound rewrites in `klproof.check.rules` and, independently, by the numeric
 semantics in `klproof.check.numeric`.
 """
 
-from klproof.vocabulary.definitions import Defined
+from klproof.vocabulary.bernoulli import Bernoulli
+from klproof.vocabulary.definitions import Defined, DefinitionBody
 from klproof.vocabulary.expectation import KL, Expectation, LatentSum
 from klproof.vocabulary.matrices import Det, Diag, Dot, Trace
 from klproof.vocabulary.normal import Normal, NormalDiag
 from klproof.vocabulary.probability import Prob, density_variable
 
 # every notion, for code that must know when none is left (the benchmark's plain-SymPy translation)
-VOCABULARY = (Normal, NormalDiag, Prob, Expectation, KL, LatentSum, Trace, Det, Diag, Dot)
+VOCABULARY = (Normal, NormalDiag, Bernoulli, Prob, Expectation, KL, LatentSum, Trace, Det, Diag, Dot)
+# densities with a finite support: E and KL over them are finite sums (rules and numeric semantics alike)
+FINITE_DENSITIES = (Bernoulli,)
 
 
-__all__ = ["Defined", "Det", "Diag", "Dot", "Expectation", "KL", "LatentSum", "Normal", "NormalDiag", "Prob",
+__all__ = ["Bernoulli", "FINITE_DENSITIES", "Defined", "DefinitionBody", "Det", "Diag", "Dot", "Expectation", "KL", "LatentSum", "Normal", "NormalDiag", "Prob",
            "Trace", "VOCABULARY", "density_variable"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import Function
 
+from klproof.vocabulary.binders import Binder
+
 
 class Trace(Function):
     """tr(A) of a diagonal matrix A."""
@@ -26,31 +28,27 @@ class Det(Function):
         return None
 
 
-class Diag(Function):
+class Diag(Binder, Function):
     """diag(f_j for j = a..b). Arguments: (f, j, a, b)."""
 
     nargs = 4
+    binds = (1, (0,))
+    index_range = (2, 3)
 
     @classmethod
     def eval(cls, f, j, a, b):
         return None
 
-    @property
-    def free_symbols(self):
-        f, j, a, b = self.args
-        return (f.free_symbols - {j}) | a.free_symbols | b.free_symbols
 
 
-class Dot(Function):
+class Dot(Binder, Function):
     """u^T v = sum_j u_j v_j. Arguments: (u_j, v_j, j, a, b)."""
 
     nargs = 5
+    binds = (2, (0, 1))
+    index_range = (3, 4)
 
     @classmethod
     def eval(cls, u, v, j, a, b):
         return None
 
-    @property
-    def free_symbols(self):
-        u, v, j, a, b = self.args
-        return ((u.free_symbols | v.free_symbols) - {j}) | a.free_symbols | b.free_symbols

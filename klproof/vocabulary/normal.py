@@ -5,6 +5,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import Function
 
+from klproof.vocabulary.binders import Binder
+
 
 class Normal(Function):
     """N(x; mu, sigma): the normal density in x with mean mu and standard deviation sigma."""
@@ -29,20 +31,17 @@ class Normal(Function):
         return sp.exp(-((x - mu) ** 2) / (2 * sigma**2)) / (sp.sqrt(2 * sp.pi) * sigma)
 
 
-class NormalDiag(Function):
+class NormalDiag(Binder, Function):
     """prod_j N(z_j; mu_j, sigma_j): a diagonal Gaussian over the vector z, j = a..b.
 
     Arguments: (z, mu_j, sigma_j, j, a, b), where mu_j and sigma_j are expressions in j.
     """
 
     nargs = 6
+    binds = (3, (1, 2))  # the index j, bound in mu_j and sigma_j
+    index_range = (4, 5)
 
     @classmethod
     def eval(cls, *args):
         return None
 
-    @property
-    def free_symbols(self):
-        z, mu, sigma, j, a, b = self.args
-        inner = (mu.free_symbols | sigma.free_symbols) - {j}
-        return inner | a.free_symbols | b.free_symbols | {z}
