@@ -67,7 +67,7 @@ def integrate(g: Callable, points: list, level: int):
             if edge <= mpmath.eps * peak * mpmath.mpf(10) ** -5:
                 error += edge * width  # a Gaussian tail: far below what is resolved
                 continue
-            probe = end + (1 if far > 0 else -1) * 1000 * (1 + width + abs(end))
+            probe = end + (1 if far > 0 else -1) * 10 * (1 + width)
             if abs(g(probe)) > mpmath.eps * (1 + peak):
                 raise NotEvaluable("the integral may not converge (the integrand does not decay)")
             tail, tail_error = mpmath.quad(g, [end, far] if far > 0 else [far, end], error=True)

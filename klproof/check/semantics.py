@@ -36,7 +36,7 @@ from klproof import vocabulary as C
 from klproof.check import quadrature
 from klproof.check.quadrature import NotEvaluable, Undefined
 
-MAX_EXPONENT = 10**8  # exp(t) for |t| beyond this is not computed: 10^(4e7) digits of exponent is a hang
+MAX_EXPONENT = 10**12  # exp(t) for |t| beyond this is not computed (exp(exp(x)) at x = 1e9 would not end)
 MAX_WORK = 200_000  # terms and quadrature nodes per evaluation: nested sums and integrals stay bounded
 MAX_TERMS = 400  # a finite sum or product longer than this is not expanded
 MAX_DIMENSIONS = 1  # quadrature over a diagonal Gaussian of at most this many dimensions (cost: nodes**d)
@@ -534,7 +534,7 @@ class Evaluator:
             return None
         top = max(roots, key=value)
         bend = mpmath.polyval(curve, top)
-        width = 1 / mpmath.sqrt(-2 * bend) if bend < 0 else abs(coeffs[0]) ** (-mpmath.mpf(1) / degree)
+        width = 1 / mpmath.sqrt(-bend) if bend < 0 else abs(coeffs[0]) ** (-mpmath.mpf(1) / degree)
         return top, width
 
     def _kinks(self, f: sp.Expr, x, env) -> list:
