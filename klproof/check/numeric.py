@@ -225,8 +225,10 @@ def _evaluate(lhs, rhs, world: World, dps: int, again: bool = False):
     trace = Trace()
     with mpmath.workdps(dps):
         # Looking again: more digits and other quadrature nodes (Gauss-Legendre orders 6 and 12 instead
-        # of 24 and 48: none shared, and cheap; the difference need only come out the same to 3 digits).
-        evaluator = Evaluator(world, trace, lambda s, v: domain(s).contains(v), QUAD_DPS, 2 if again else 4)
+        # of 24 and 48: none shared, and cheap; the difference need only come out the same to 3 digits),
+        # at other working digits, so that no rounding pattern is shared either.
+        evaluator = Evaluator(world, trace, lambda s, v: domain(s).contains(v), QUAD_DPS + 8 * again,
+                              2 if again else 4)
         left, right = evaluator.value(lhs), evaluator.value(rhs)
         if not (mpmath.isfinite(left) and mpmath.isfinite(right)):
             raise Undefined("a side is infinite here")

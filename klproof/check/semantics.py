@@ -36,7 +36,7 @@ from klproof import vocabulary as C
 from klproof.check import quadrature
 from klproof.check.quadrature import NotEvaluable, Undefined
 
-MAX_EXPONENT = 10**12  # exp(t) for |t| beyond this is not computed (exp(exp(x)) at x = 1e9 would not end)
+MAX_EXPONENT = 10**50  # exp(t) for |t| beyond this is not computed (exp(exp(x)) at x = 1e9 would not end)
 MAX_WORK = 200_000  # terms and quadrature nodes per evaluation: nested sums and integrals stay bounded
 MAX_TERMS = 400  # a finite sum or product longer than this is not expanded
 MAX_DIMENSIONS = 1  # quadrature over a diagonal Gaussian of at most this many dimensions (cost: nodes**d)
@@ -415,7 +415,9 @@ class Evaluator:
             kinks = self._kinks(e.function, x, env)
             ends = [low, *sorted(k for k in kinks if low < k < high), high]
             if lo_fn is None or hi_fn is None:
-                centre = self._centres(e.function, x, env)
+                # a half-line: an exp(b x) decaying away from the finite end locates the mass there
+                anchor = (low, 1) if hi_fn is None else (high, -1)
+                centre = self._centres(e.function, x, env, anchor)
                 inner = [p for p in quadrature.pieces(centre, kinks) if low < p < high]
                 ends = [low, *sorted(set(inner) | set(ends[1:-1])), high]
             sign = 1
@@ -486,7 +488,7 @@ class Evaluator:
 
     # -- quadrature ----------------------------------------------------------------------------
 
-    def _centres(self, f: sp.Expr, x, env) -> list[tuple]:
+    def _centres(self, f: sp.Expr, x, env, anchor: tuple | None = None) -> list[tuple]:
         """(mean, scale) of every normal density in x inside f, and of every exp(a x^2 + b x + c) with
         a < 0: where the integrand's mass is. Without one, the mass is not located (see Trace.unlocated)."""
         centres = []
@@ -497,13 +499,25 @@ class Evaluator:
                 except (NotEvaluable, Undefined, KeyError):
                     continue
         for n in f.atoms(sp.exp):
-            centre = self._peak(n.args[0], x, env)
+            centre = self._peak(n.args[0], x, env) or (self._decay(n.args[0], x, env, anchor) if anchor else None)
             if centre is not None:
                 centres.append(centre)
         centres = [(m, s) for m, s in centres if s > 0]
         if not centres:
             self.trace.unlocated = True
         return centres or [(mpmath.mpf(0), mpmath.mpf(1))]
+
+    def _decay(self, exponent: sp.Expr, x, env, anchor: tuple) -> tuple | None:
+        """(the finite end, 1/|b|) for exp(b x + c) on a half-line, when it decays away from that end."""
+        end, direction = anchor
+        try:
+            poly = sp.Poly(exponent, x)
+            if poly.degree() != 1:
+                return None
+            slope = real(self.compile(poly.all_coeffs()[0])(env))
+        except (sp.PolynomialError, NotEvaluable, Undefined, KeyError):
+            return None
+        return (end, 1 / abs(slope)) if slope * direction < 0 else None
 
     def _peak(self, exponent: sp.Expr, x, env) -> tuple | None:
         """(where, width) of exp(P(x)) for a polynomial P of even degree with a negative leading
@@ -594,8 +608,9 @@ class Evaluator:
                 return g(t)
             with mpmath.workdps(self.quad_dps):
                 value, error = quadrature.integrate(counted, points, self.quad_level)
-                self.trace.quadrature_error += error
-                return value
+            # the rounding of the quadrature's own working digits is part of its error too
+            self.trace.quadrature_error += error + abs(value) * mpmath.mpf(10) ** (4 - self.quad_dps)
+            return value
         finally:
             self.trace.inside_quadrature -= 1
 
