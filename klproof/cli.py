@@ -400,7 +400,10 @@ def check(
     numeric: bool = typer.Option(True, "--numeric/--no-numeric", help="Look for counterexamples when a proof fails."),
     cross_check: bool = typer.Option(False, "--cross-check", help="Also sample proved steps; a disagreement is an error."),
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse the verdicts of unchanged steps."),
-    cache_dir: Path = typer.Option(Path(".klproof_cache"), "--cache-dir", help="Where the verdict cache lives."),
+    cache_dir: Path | None = typer.Option(
+        None, "--cache-dir",
+        help="Where the verdict cache lives (default: the user's cache folder, one per project). "
+             "Entries are authenticated with a key kept in the user's cache folder."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Explain proved steps too."),
     derivations_only: bool = typer.Option(False, "--derivations-only",
                                           help="Skip TOML files that are not derivations (no [[chain]] table), "
@@ -425,6 +428,8 @@ def check(
         from klproof.check.cache import VerdictCache
 
         store = VerdictCache(cache_dir)
+        if store.problem or not store.usable:
+            _console(stderr=True).print(f"warning: {store.problem}", style="yellow", markup=False)
     if _is_stdout(output):
         output = None
     console = _console()
@@ -462,6 +467,10 @@ def check(
         from klproof.report.terminal import render_report
 
         console.print(render_report(report, verbose=verbose))
+    if store is not None and store.rejected:
+        _console(stderr=True).print(f"warning: ignored {store.rejected} cache entr{'y' if store.rejected == 1 else 'ies'} "
+                                    f"that this user's klproof did not write (forged, edited or not a regular file)",
+                                    style="yellow", markup=False)
     if report.has_input_errors:
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)

@@ -122,9 +122,9 @@ class DerivationFile(pytest.File):
             options = Options(timeout=options.timeout, seed=seed)
         cache = None
         if not config.getoption("klproof_no_cache"):
-            from klproof.check.cache import DEFAULT_DIR, VerdictCache
+            from klproof.check.cache import VerdictCache, default_directory
 
-            cache = VerdictCache(config.rootpath / DEFAULT_DIR)
+            cache = VerdictCache(default_directory(config.rootpath))
         report = check_sources([(self._display_path(), self._data)], options, jobs=config.getoption("klproof_jobs"),
                                cache=cache, only={0: frozenset(numbers)})
         (result,) = report.files

@@ -55,7 +55,11 @@ class NumericEvidence:
     points: int
     digits: int
     seed: int
-    max_difference: str = ""
+    max_difference: str = ""  # the largest |lhs - rhs| among the agreeing points
+    scales: str = ""  # the smallest and largest nonzero |value| sampled, e.g. "1e-09..4e+08"
+    complex_points: int = 0  # complex values among those sampled
+    margin: str = ""  # the largest relative difference |lhs - rhs| / max(|lhs|, |rhs|): the thinnest agreement
+    quadrature: bool = False  # some value came from quadrature (agreement is then to half the digits)
 
 
 @dataclass(frozen=True)

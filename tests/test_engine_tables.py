@@ -99,7 +99,9 @@ def test_false_step_is_never_proved(previous, claimed, by, what):
 def test_false_step_gets_a_certified_witness(previous, claimed, by, what):
     verdict = check_claim(previous, claimed, by)
     assert verdict.status is Status.REFUTED, (verdict.method, verdict.detail)
-    assert verdict.witness is not None and verdict.witness.digits >= 30
+    # Certified digits: 30 through exact arithmetic; through quadrature, the orders of magnitude by
+    # which the difference stands above a hundred times its error bound (about 12 at 20 working digits).
+    assert verdict.witness is not None and verdict.witness.digits >= 10
 
 
 def test_forgotten_jacobian_is_refuted():

@@ -55,11 +55,15 @@ def test_a_file_that_does_not_parse_is_one_failing_item(pytester):
     result.stdout.fnmatch_lines(["*cannot read the derivation*", "*not valid TOML*"])
 
 
-def test_cache_is_shared_with_the_command_line(pytester):
+def test_cache_is_shared_with_the_command_line(pytester, monkeypatch):
+    from klproof.check.cache import default_directory
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(pytester.path / "user-cache"))
     pytester.makefile(".toml", good=derivation_text("(a + b)**2", "a**2 + 2*a*b + b**2"))
     first = pytester.runpytest(*QUIET)
     first.assert_outcomes(passed=1)
-    assert list((pytester.path / ".klproof_cache" / "steps").glob("*.json"))
+    assert not (pytester.path / ".klproof_cache").exists()  # the cache lives outside the working tree
+    assert list((default_directory(pytester.path) / "steps").glob("*.json"))
     pytester.runpytest(*QUIET, "--junitxml=out.xml").assert_outcomes(passed=1)
     assert 'name="klproof_cached" value="true"' in (pytester.path / "out.xml").read_text()
 

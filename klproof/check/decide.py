@@ -120,6 +120,10 @@ def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
         agree = f"the inequality holds at {evidence.points} points" if isinstance(step.claim, Bound) \
             else f"both sides agree at {evidence.points} points to {evidence.digits} digits"
         detail = f"not proved symbolically; {agree} (seed {evidence.seed})"
+        if evidence.scales:
+            detail += (f"; values {evidence.scales}"
+                       + (f", {evidence.complex_points} complex" if evidence.complex_points else "")
+                       + f"; largest relative difference {evidence.margin}")
         return Verdict(info, Status.NUMERIC, "numeric evidence", attempt.rules, detail, seconds, evidence=evidence)
     reason = "the rewrites did not close it"
     if numeric is not None and numeric.reason:

@@ -1,17 +1,24 @@
 """Numeric evidence and certified counterexamples, at points inside the assumptions.
 
-Sample values are exact rationals, so each side at a point is an exact SymPy
-number; SymPy's adaptive `evalf` then gives the difference to a requested
-*relative* precision (it raises its working precision through cancellation, so
-exp(-1000) is seen as nonzero). A difference counts as certified nonzero only
-when two evaluations at different precisions agree on a nonzero value. Integrals
-that have no closed form at the point are done by mpmath quadrature, whose error
-estimate must be far below the difference.
+The meaning of every notion comes from `klproof.check.semantics`, which never
+calls the rules: a wrong rule is caught here instead of shared. This module
+chooses the points and grades what the two sides do there.
 
-Abstract probabilities (P(z|X), Q(z|X), E over Q, KL) are evaluated on a random
-finite model: every declared family gets a random positive joint table over small
-domains, conditionals and marginals are computed from it, so Bayes' rule and
-normalisation hold exactly, as the derivation assumes.
+Points. Every symbol is sampled through ONE function, `domain`: values inside all
+of its declared assumptions, simple first (so witnesses read well), then across
+scales from 1e-9 to 1e9, negative where allowed, near the boundary of the domain;
+complex points for complex symbols; integers up to a few hundred (a sum's bound
+defeats low-degree polynomial traps). Abstract distributions get a random joint
+model per point, over supports of 1 to 5 values drawn from each variable's own
+domain.
+
+Grading. A difference is certified nonzero when it stands far above the rounding
+noise of the working precision (raised for every digit that cancelled or that a
+small term sat below the others), far above the quadrature error bound (two
+rules' disagreement plus their estimates), and is the same again at a higher
+precision. Agreement is counted only when the sides agree to the requested digits
+(exact arithmetic) or to half of them (quadrature), after the same adaptation;
+anything in between is "unsure" and counts for neither.
 """
 
 from __future__ import annotations
@@ -20,28 +27,22 @@ import itertools
 import random
 from dataclasses import dataclass
 from fractions import Fraction
+from collections.abc import Callable
 
 import mpmath
 import sympy as sp
 
 from klproof import vocabulary as C
-from klproof.check import rules as R
+from klproof.check.semantics import Evaluator, Model, NotEvaluable, Trace, Undefined, World, real
 from klproof.vocabulary import domains
 from klproof.model import Identity, Step
 from klproof.printing import show
 from klproof.verdict import NumericEvidence, Witness
 
-FAR = 1000  # an integrand over an infinite range must be negligible this far out
-DOMAIN_SIZE = 3  # values a variable of a probability family takes in the random model
-SIMPLE = {  # tried first, in order, so that witnesses come out simple
-    "positive": [1, 2, Fraction(1, 2), 3, Fraction(3, 2)],
-    "negative": [-1, -2, Fraction(-1, 2), -3],
-    "nonpositive": [-1, 0, -2, Fraction(-1, 2)],
-    "nonnegative": [1, 0, 2, Fraction(1, 2)],
-    "integer": [1, 2, -1, 3, 0],
-    "positive_integer": [1, 2, 3],
-    "real": [1, -1, 2, Fraction(1, 2), -2, Fraction(-3, 2), 3],
-}
+MAX_DPS = 1500  # beyond this many digits a point that needs more is "unsure"
+MAX_CELLS = 250  # of a family's joint table
+ROUNDS_PER_POINT = 4
+UNDEFINED_ALLOWANCE = 64  # extra rounds for points outside a side's domain (log of a negative argument ...)
 
 
 @dataclass(frozen=True)
@@ -52,217 +53,249 @@ class NumericResult:
     reason: str = ""  # why no evidence could be had
 
 
-class NotEvaluable(Exception):
-    pass
+# -- domains: the one place that knows what a symbol's values may be --------------------
+
+@dataclass(frozen=True)
+class Domain:
+    """A symbol's values: `generate(rng, attempt)` an exact value, `contains(mp value)` membership."""
+
+    kind: str
+    generate: Callable[[random.Random, int], sp.Expr]
+    contains: Callable[[object], bool]
 
 
-def _kind(symbol) -> str:
-    if symbol.is_integer and symbol.is_positive:
-        return "positive_integer"
+SIMPLE = {  # tried first, so that witnesses come out simple
+    "positive": [1, 2, Fraction(1, 2), 3, Fraction(3, 2)],
+    "negative": [-1, -2, Fraction(-1, 2), -3],
+    "nonpositive": [-1, 0, -2, Fraction(-1, 2)],
+    "nonnegative": [1, 0, 2, Fraction(1, 2)],
+    "integer": [1, 2, -1, 3, 0, 5, -4],
+    "real": [1, -1, 2, Fraction(1, 2), -2, Fraction(-3, 2), 3],
+    "complex": [1, -1, 2, Fraction(1, 2)],
+}
+
+
+def domain(symbol, integer_cap: int | None = None) -> Domain:
+    """The domain of a Symbol, Dummy or Indexed from its assumptions (integers of size at most
+    `integer_cap` if given: a step with integrals would do one per term of a long sum).
+
+    A declared interval or set (p = "in (0, 1)", x = "in {0, 1}") is drawn from and checked by
+    klproof.vocabulary.domains; its ends that are other symbols (k <= K) are checked on the whole point."""
+    if domains.domain_of(symbol) is not None:
+        def contains_declared(value) -> bool:
+            if not mpmath.isfinite(value) or (isinstance(value, mpmath.mpc) and value.imag != 0):
+                return False
+            mantissa, exponent = mpmath.mpf(real(value)).man_exp  # the binary value, exactly
+            exact = sp.Rational(mantissa * 2**exponent) if exponent >= 0 else sp.Rational(mantissa, 2**-exponent)
+            return domains.contains(symbol, exact)
+
+        def draw(rng: random.Random, attempt: int) -> sp.Expr:
+            for tries in range(60):
+                value = domains.draw(symbol, rng, attempt + tries)
+                if value is not None and domains.contains(symbol, value):
+                    return value
+            raise NotEvaluable(f"no sample value lies in the declared domain of {symbol}")
+
+        return Domain("declared", draw, contains_declared)
     if symbol.is_integer:
-        return "integer"
-    if symbol.is_positive:
-        return "positive"
-    if symbol.is_negative:
-        return "negative"
-    if symbol.is_nonnegative:
-        return "nonnegative"
-    if symbol.is_nonpositive:
-        return "nonpositive"
-    return "real"
-
-
-def _sample(symbol, rng: random.Random, attempt: int) -> sp.Rational:
-    """A value for `symbol` inside all of its assumptions: a witness outside them would refute nothing."""
-    kind = _kind(symbol)
-    for tries in range(50):
-        value = domains.draw(symbol, rng, attempt + tries)  # a declared interval or set (issue 13)
-        if value is None:
-            value = _value(kind, rng, attempt + tries)
-        if _admissible(symbol, value) and domains.contains(symbol, value):
-            return value
-    raise NotEvaluable(f"no sample value satisfies the assumptions of {symbol}")
-
-
-def _admissible(symbol, value: sp.Rational) -> bool:
-    checks = ((symbol.is_positive, value > 0), (symbol.is_negative, value < 0), (symbol.is_nonzero, value != 0),
-              (symbol.is_nonnegative, value >= 0), (symbol.is_nonpositive, value <= 0),
-              (symbol.is_integer, value.is_integer))
-    return all(holds for required, holds in checks if required)
-
-
-def _value(kind: str, rng: random.Random, attempt: int) -> sp.Rational:
-    """The first attempts use simple values (so witnesses are simple), later ones random rationals."""
-    simple = SIMPLE[kind]
-    if attempt == 0:
-        value = Fraction(simple[0])
-    elif attempt < 2 * len(simple):
-        value = Fraction(rng.choice(simple))
-    elif kind == "positive_integer":
-        value = Fraction(rng.randint(1, 4))
-    elif kind == "integer":
-        value = Fraction(rng.randint(-4, 4))
+        kind = "integer"
+    elif symbol.is_real is not True:
+        kind = "complex"
     else:
-        value = Fraction(rng.randint(1, 40), rng.randint(1, 12))
-        if kind == "real" and rng.random() < 0.5 or kind in ("negative", "nonpositive"):
-            value = -value
-    return sp.Rational(value.numerator, value.denominator)
+        kind = next((k for k in ("positive", "negative", "nonnegative", "nonpositive")
+                     if getattr(symbol, f"is_{k}")), "real")
+
+    def contains(value) -> bool:
+        if not mpmath.isfinite(value):
+            return False
+        if kind == "complex":
+            return symbol.is_zero is not False or value != 0
+        if not (not isinstance(value, mpmath.mpc) or value.imag == 0):
+            return False
+        v = real(value)
+        checks = ((symbol.is_positive, v > 0), (symbol.is_negative, v < 0), (symbol.is_nonzero, v != 0),
+                  (symbol.is_nonnegative, v >= 0), (symbol.is_nonpositive, v <= 0),
+                  (symbol.is_integer, v == mpmath.floor(v)))
+        return all(holds for required, holds in checks if required)
+
+    def generate(rng: random.Random, attempt: int) -> sp.Expr:
+        for tries in range(60):
+            value = _value(kind, symbol, rng, attempt + tries, integer_cap)
+            if contains(_mp(value)):
+                return value
+        raise NotEvaluable(f"no sample value satisfies the assumptions of {symbol}")
+
+    return Domain(kind, generate, contains)
+
+
+def _mp(value: sp.Expr):
+    with mpmath.workdps(30):
+        from klproof.check.semantics import to_mp
+        return to_mp(value)
+
+
+SWEEP = (0, 2, -2, 1, 6, -6, 3, 9, -9, -1, 4, -4)  # powers of ten, visited in turn from the 4th round on
+
+
+def _magnitude(rng: random.Random, attempt: int) -> Fraction:
+    """A positive rational at the attempt's scale (tiny to huge), with a random mantissa in [1, 10)."""
+    mantissa = Fraction(rng.randint(1000, 9999), 1000)
+    # Half the time the sweep's own turn (every scale is visited, each twice: once per sign, see
+    # _value), half a random one (so that two symbols also meet at different scales).
+    turn = attempt // 2 if rng.random() < 0.5 else rng.randrange(len(SWEEP))
+    return mantissa * Fraction(10) ** SWEEP[turn % len(SWEEP)]
+
+
+def _integer(rng: random.Random, cap: int | None) -> int:
+    if cap is not None:
+        return rng.randint(0, cap)
+    return rng.choice([rng.randint(0, 6), rng.randint(5, 40), rng.randint(40, 300), rng.randint(300, 10**6)])
+
+
+def _value(kind: str, symbol, rng: random.Random, attempt: int, cap: int | None) -> sp.Expr:
+    """Simple values first (attempt 0 the simplest), then random ones across scales."""
+    simple = SIMPLE[kind]
+    if attempt < 3:
+        value = Fraction(simple[0] if attempt == 0 else rng.choice(simple))
+        if kind == "integer" and symbol.is_positive:
+            value = abs(value) or Fraction(1)
+        if kind == "integer" and cap is not None:
+            value = Fraction(min(abs(value), cap)) * (1 if value >= 0 else -1)
+        if kind == "complex" and attempt > 0:
+            return sp.Rational(value) + sp.I * sp.Rational(rng.choice(simple))
+        return sp.Rational(value.numerator, value.denominator)
+    if kind == "integer":
+        value = Fraction(_integer(rng, cap))
+    else:
+        value = _magnitude(rng, attempt)
+    sign = {"positive": 1, "nonnegative": 1, "negative": -1, "nonpositive": -1}.get(kind, 1 if attempt % 2 else -1)
+    if kind == "integer" and (symbol.is_positive or symbol.is_nonnegative):
+        sign = 1
+    if kind == "integer" and (symbol.is_negative or symbol.is_nonpositive):
+        sign = -1
+    result = sp.Rational(sign * value.numerator, value.denominator)
+    if rng.random() < 0.1 and kind in ("nonnegative", "nonpositive", "integer"):
+        result = sp.Integer(0)  # the boundary of the domain
+    if kind == "complex":
+        im = _magnitude(rng, attempt + 1) * rng.choice([1, -1])
+        result += sp.I * sp.Rational(im.numerator, im.denominator)
+    return result
 
 
 # -- the random finite probability model ------------------------------------------------
 
-def _model(families: dict, rng: random.Random) -> dict:
-    """family -> (variables, joint table over DOMAIN_SIZE**n cells with positive rational masses)."""
-    model = {}
-    for family, variables in families.items():
-        cells = list(itertools.product(range(DOMAIN_SIZE), repeat=len(variables)))
+def _slots(expr) -> tuple[dict[str, set[str]], dict[str, sp.Symbol]]:
+    """family -> its slot names in the step; slot name -> a symbol whose domain the slot's values come from."""
+    families: dict[str, set[str]] = {}
+    owners: dict[str, sp.Symbol] = {}
+    for p in expr.atoms(C.Prob):
+        for v in (*p.targets, *p.givens):
+            families.setdefault(p.family, set()).add(v.name)
+            if isinstance(v, sp.Symbol):
+                # a file's symbol wins over a bound Dummy of the same name: it carries the declaration
+                if v.name not in owners or isinstance(owners[v.name], sp.Dummy) and not isinstance(v, sp.Dummy):
+                    owners[v.name] = v
+    return families, owners
+
+
+def _model(families: dict[str, set[str]], owners: dict, rng: random.Random, round_: int) -> Model:
+    supports: dict[str, tuple] = {}
+    for name in sorted(owners):
+        size = 3 if round_ == 0 else rng.randint(1, 5)
+        values: list = []
+        source = domain(owners[name])
+        for attempt in range(40):
+            if len(values) == size:
+                break
+            v = source.generate(rng, attempt if round_ else attempt % 4)
+            if v not in values:
+                values.append(v)
+        supports[name] = tuple(values)
+    tables = {}
+    for family in sorted(families):
+        slots = tuple(sorted(families[family]))
+        cells = list(itertools.product(*(supports[s] for s in slots)))
+        if len(cells) > MAX_CELLS:
+            raise NotEvaluable(f"the joint model of {family} is too large")
         weights = [rng.randint(1, 9) for _ in cells]
         total = sum(weights)
-        model[family] = (variables, {cell: sp.Rational(w, total) for cell, w in zip(cells, weights)})
-    return model
+        tables[family] = (slots, {cell: sp.Rational(w, total) for cell, w in zip(cells, weights, strict=True)})
+    return Model(supports, tables)
 
 
-def _probability(model: dict, family: str, assignment: dict) -> sp.Rational:
-    """The mass of the event `assignment` (variable name -> value) under the family's joint."""
-    variables, table = model[family]
-    return sum((mass for cell, mass in table.items()
-                if all(cell[variables.index(v)] == value for v, value in assignment.items())), sp.Integer(0))
+# -- grading the two sides at one point ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Comparison:
+    status: str  # "zero", "nonzero", "unsure"
+    lhs: object
+    rhs: object
+    difference: object
+    relative: mpmath.mpf  # |lhs - rhs| / max(|lhs|, |rhs|), 0 when both are 0
+    digits: int  # to how many digits the sides agree ("zero") or the difference is certified ("nonzero")
+    quadrature: bool
 
 
-def _families(expr) -> dict:
-    out = {}
-    for p in expr.atoms(C.Prob):
-        names = out.setdefault(p.family, set())
-        names.update(s.name for s in (*p.targets, *p.givens))
-    # Sorted, so that the random model does not depend on set order (PYTHONHASHSEED).
-    return {f: tuple(sorted(out[f])) for f in sorted(out)}
+QUAD_DPS = 20  # quadrature's working digits; agreement through quadrature is graded to digits // 2
 
 
-# -- evaluation at a point ----------------------------------------------------------------
-
-def _vocabulary(expr: sp.Expr) -> sp.Expr:
-    """Definitions, KL and E replaced by what they mean: sums, integrals, densities.
-
-    Gaussian integrals are put in closed form here, once per step rather than once
-    per sample point (the closed form is a theorem, valid for every point).
-    """
-    for rewrite in (R.expand_definitions, R.diagonal, R.kl_product, R.kl_definition, R.expectation, R.normal_density):
-        expr = rewrite(expr)
-    if expr.has(sp.Integral):
-        expr = R.gaussian_moments(R.log_rules(expr))
-    return expr
-
-
-def _instantiate(expr: sp.Expr, point: dict, model: dict, values: dict[str, int], used: set | None = None) -> sp.Expr:
-    """expr at the point: symbols replaced, finite sums expanded, probabilities looked up."""
-
-    def prob(p: C.Prob):
-        names = [s.name for s in (*p.targets, *p.givens)]
-        if any(n not in values for n in names):
-            raise NotEvaluable(f"{p.family} depends on an unbound variable")
-        joint = _probability(model, p.family, {n: values[n] for n in names})
-        if not p.givens:
-            return joint
-        return joint / _probability(model, p.family, {s.name: values[s.name] for s in p.givens})
-
-    def latent(n: C.LatentSum):
-        f, var = n.args
-        total = sp.Integer(0)
-        for v in range(DOMAIN_SIZE):
-            # the summed variable takes the value v everywhere: in probabilities and in arithmetic
-            total += _instantiate(f, {**point, var: sp.Integer(v)}, model, {**values, var.name: v}, used)
-        return total
-
-    expr = expr.replace(lambda n: isinstance(n, C.LatentSum), latent)
-    expr = expr.replace(lambda n: isinstance(n, C.Prob), prob)
-    expr = expr.xreplace(point)
-    if expr.has(sp.Sum):
-        expr = expr.replace(lambda n: isinstance(n, sp.Sum), _finite_sum(point))
-    if expr.has(sp.Product):
-        expr = expr.replace(lambda n: isinstance(n, sp.Product), _finite_product)
-    if used is not None:
-        used.update(k for k in expr.atoms(sp.Indexed) if k in point)
-    return expr.xreplace(point)  # indexed values that the sums exposed
+def _evaluate(lhs, rhs, world: World, dps: int, again: bool = False):
+    trace = Trace()
+    with mpmath.workdps(dps):
+        # Looking again: more digits and other quadrature nodes (Gauss-Legendre orders 6 and 12 instead
+        # of 24 and 48: none shared, and cheap; the difference need only come out the same to 3 digits),
+        # at other working digits, so that no rounding pattern is shared either.
+        evaluator = Evaluator(world, trace, lambda s, v: domain(s).contains(v), QUAD_DPS + 8 * again,
+                              2 if again else 4)
+        left, right = evaluator.value(lhs), evaluator.value(rhs)
+        if not (mpmath.isfinite(left) and mpmath.isfinite(right)):
+            raise Undefined("a side is infinite here")
+        return left, right, left - right, trace
 
 
-def _finite_product(n: sp.Product) -> sp.Expr:
-    """An empty range multiplies to 1, as sums over it add to 0 (not SymPy's Karr convention)."""
-    (j, lo, hi), = n.limits
-    if not (lo.is_Integer and hi.is_Integer) or hi - lo > 50:
-        raise NotEvaluable("a product without a small concrete range")
-    return sp.Mul(*[n.function.xreplace({j: k}) for k in range(int(lo), int(hi) + 1)])
+def compare(lhs, rhs, world: World, digits: int) -> Comparison:
+    """Whether lhs and rhs differ at this world, with the precision raised until the answer is clear."""
+    dps, looked_again = digits + 10, False
+    while True:
+        left, right, diff, trace = _evaluate(lhs, rhs, world, dps)
+        if trace.zero_sums and not looked_again:
+            # A sum that came out exactly 0 may hide a tiny value: once more at twice the digits.
+            # Still exactly 0 there, it is taken to be 0 (a tiny term is caught as absorbed instead).
+            dps, looked_again = 2 * dps, True
+            continue
+        # Digits the evaluation needs beyond `digits`: what cancelled inside, and how far a term sat
+        # below the others (x + log(1 + e^-2000) must see the e^-2000).
+        need = digits + 15 + max(trace.cancelled, trace.absorbed)
+        if need > dps and dps < MAX_DPS:
+            dps = min(MAX_DPS, int(need) + 5)
+            continue
+        break
+    scale = max(abs(left), abs(right))
+    relative = abs(diff) / scale if scale else mpmath.mpf(0)
+    quad_error = trace.quadrature_error / scale if scale else trace.quadrature_error
+    # What the arithmetic cannot resolve: rounding after the lost digits, and the quadrature's bound
+    # (a hundredfold for a refutation: the bound is an estimate, the witness must stand far above it).
+    lost = min(dps, trace.cancelled)
+    rounding = mpmath.mpf(10) ** (-(dps - lost - 5))
+    noise = max(rounding, 100 * quad_error)
+    wanted = digits // 2 if trace.quadrature else digits
 
+    def result(status, digits_):
+        if trace.unlocated:
+            status = "unsure"  # quadrature may have missed the integrand's mass: no claim either way
+        return Comparison(status, left, right, diff, relative, digits_, trace.quadrature)
 
-def _finite_sum(point: dict):
-    def expand(n: sp.Sum):
-        (j, lo, hi), = n.limits
-        if not (lo.is_Integer and hi.is_Integer) or hi - lo > 50:
-            raise NotEvaluable("a sum without a small concrete range")
-        return sp.Add(*[n.function.xreplace({j: k}) for k in range(int(lo), int(hi) + 1)])
-    return expand
-
-
-def _evaluate(expr: sp.Expr, digits: int):
-    """(value as mpf/mpc, error bound) of a closed expression; integrals by closed form or quadrature."""
-    error = mpmath.mpf(0)
-    if expr.has(sp.Integral):
-        def integral(n: sp.Integral):
-            nonlocal error
-            closed = R.gaussian_moments(R.log_rules(n))
-            if not closed.has(sp.Integral):  # log_rules alone may change the integrand without closing it
-                return closed
-            (x, lo, hi), = n.limits
-            if n.function.free_symbols - {x}:
-                raise NotEvaluable("integrand depends on an unbound variable")
-            f = sp.lambdify(x, n.function, modules="mpmath")
-            with mpmath.workdps(digits + 15):
-                for end, infinite in ((-FAR, lo == -sp.oo), (FAR, hi == sp.oo)):
-                    # An integrand that has not died out far away has no integral over an infinite
-                    # range: quadrature would return a number for a divergent integral.
-                    if infinite and not abs(f(mpmath.mpf(end))) < mpmath.mpf(10) ** (-digits):
-                        raise NotEvaluable("the integral may not converge (the integrand does not decay)")
-                value, err = mpmath.quad(f, [lo if lo != -sp.oo else -mpmath.inf, 0, hi if hi != sp.oo else mpmath.inf],
-                                         error=True)
-            error += abs(err)
-            return sp.Float(mpmath.nstr(value, digits + 10), digits + 10)
-        expr = expr.replace(lambda n: isinstance(n, sp.Integral), integral)
-    if expr.free_symbols:
-        raise NotEvaluable("unbound symbols remain: " + ", ".join(sorted(map(str, expr.free_symbols))))
-    return expr, error
-
-
-def _difference(lhs: sp.Expr, rhs: sp.Expr, digits: int):
-    """('zero' | 'nonzero' | 'unsure', the difference as a Float, lhs value, rhs value)."""
-    left, err_l = _evaluate(lhs, digits)
-    right, err_r = _evaluate(rhs, digits)
-    diff = left - right
-    if diff == 0:
-        return "zero", sp.Integer(0), left, right
-    low = diff.evalf(digits, maxn=digits * 12)
-    high = diff.evalf(2 * digits, maxn=digits * 24)
-    if not (low.is_number and high.is_number) or low.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        raise NotEvaluable("a side is undefined here")
-    # A complex value against a real one is a real disagreement (e.g. 2 log(s) at s = -1),
-    # so the difference is certified by its modulus, not skipped.
-    low, high = abs(low), abs(high)
-    error = err_l + err_r
-    if error:  # quadrature was used: its error estimate alone is not a certificate
-        magnitude = abs(mpmath.mpf(high))
-        if magnitude < mpmath.mpf(10) ** (-digits // 2):
-            return "zero", high, left, right
-        if magnitude > 1000 * error:
-            # Again at twice the working precision (other nodes): the two must agree on the difference.
-            again_l, _ = _evaluate(lhs, 2 * digits)
-            again_r, _ = _evaluate(rhs, 2 * digits)
-            again = abs(mpmath.mpf((again_l - again_r).evalf(2 * digits)))
-            if abs(again - magnitude) <= magnitude * mpmath.mpf(10) ** (-(digits // 3)):
-                return "nonzero", high, left, right
-        return "unsure", high, left, right
-    if high == 0 or (getattr(high, "_prec", 999) < 10):
-        return "zero", high, left, right  # cancelled to below the working precision
-    if low != 0 and abs(low - high) <= high * sp.Float(10) ** (-(digits - 2)):
-        return "nonzero", high, left, right
-    return "unsure", high, left, right
+    if relative and relative > noise:
+        # Nonzero, if a higher precision (other quadrature nodes) sees the same difference.
+        again_left, again_right, again, _ = _evaluate(lhs, rhs, world, min(MAX_DPS + 40, dps + 20), again=True)
+        if abs(again - diff) <= abs(diff) * mpmath.mpf(10) ** (-3):
+            certified = int(min(digits, float(-mpmath.log10(noise / relative))))
+            return result("nonzero", max(certified, 1))
+        return result("unsure", 0)
+    agreed = float(-mpmath.log10(max(relative, rounding, quad_error)))
+    if agreed >= wanted and need <= dps:
+        return result("zero", int(min(agreed, dps)))
+    return result("unsure", int(max(agreed, 0)))
 
 
 # -- sampling -------------------------------------------------------------------------------
@@ -274,81 +307,120 @@ def _sides(step: Step):
     return claim.lhs, claim.rhs, (claim.premise_lhs, claim.premise_rhs)
 
 
-def _free(expr) -> tuple[list, list]:
-    """(plain symbols, indexed families) that need values."""
-    families = sorted({i.base for i in expr.atoms(sp.Indexed)}, key=lambda b: str(b))
-    labels = {b.label for b in families} | {p.args[0] for p in expr.atoms(C.Prob)}
-    symbols = sorted((s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels),
-                     key=lambda s: s.name)
-    return symbols, families
+def _free_symbols(expr, slot_names: set[str]) -> list:
+    """The plain symbols that need values (not a family's name, not an indexed family's label)."""
+    labels = {b.label for b in expr.atoms(sp.IndexedBase)} | {p.args[0] for p in expr.atoms(C.Prob)}
+    symbols = [s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels]
+    return sorted(symbols, key=sp.default_sort_key)
+
+
+def _integer_cap(expr) -> int | None:
+    """How large integers may be: small where a sum would multiply quadratures, or set a dimension."""
+    if expr.has(C.NormalDiag):
+        return 2
+    if _costly(expr):
+        return 3
+    return 20 if _sum_depth(expr) >= 2 else None  # J**depth terms: 20 still defeats degree-19 traps
+
+
+def _sum_depth(expr) -> int:
+    """How many finite ranges are nested at the deepest point of expr."""
+    if isinstance(expr, (sp.Sum, sp.Product)):
+        return len(expr.limits) + _sum_depth(expr.function)
+    return max((_sum_depth(a) for a in expr.args), default=0)
+
+
+def _costly(expr) -> bool:
+    """Whether evaluating needs quadrature."""
+    if expr.has(sp.Integral) or any(isinstance(e.args[1], C.Normal) for e in expr.atoms(C.Expectation)):
+        return True
+    if any(isinstance(e.args[0], C.Normal) for e in expr.atoms(C.KL)):
+        return True
+    return any(not any(x in (*p.targets, *p.givens) for p in f.atoms(C.Prob))
+               for f, x in (n.args for n in expr.atoms(C.LatentSum)))
+
+
+def _world(symbols: list, families, owners, rng: random.Random, round_: int, cap: int | None) -> World:
+    model = _model(families, owners, rng, round_)
+    values = {}
+    for s in symbols:
+        if s.name in model.supports:  # a variable of the model takes one of its values
+            values[s] = rng.choice(model.supports[s.name]) if round_ else model.supports[s.name][0]
+        else:
+            values[s] = domain(s, cap).generate(rng, round_)
+    if not all(domains.contains(s, v, values) for s, v in values.items()):
+        raise Undefined("an interval end that is another symbol (1 <= k <= K) excludes this point")
+
+    def indexed_value(item: sp.Indexed) -> sp.Expr:
+        return domain(item, cap).generate(rng, round_ + 2)
+    return World(values, model, indexed_value)
 
 
 def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericResult:
     lhs, rhs, premise = _sides(step)
-    lhs, rhs = _vocabulary(lhs), _vocabulary(rhs)
-    if premise is not None:
-        premise = (_vocabulary(premise[0]), _vocabulary(premise[1]))
     whole = sp.Tuple(lhs, rhs, *(premise or ()))
-    families = _families(whole)
-    distribution_vars = {v for vs in families.values() for v in vs}
-    symbols, indexed = _free(whole)
+    families, owners = _slots(whole)
+    symbols = _free_symbols(whole, set(owners))
     rng = random.Random(f"{seed}:{step.number}:{step.text}")
-    agreed, failures, largest = 0, [], sp.Integer(0)
-    for round_ in range(points * 3):
-        if agreed >= points:
+    cap = _integer_cap(whole)
+    agreed: list[Comparison] = []
+    failures: list[str] = []
+    used_values: list = []
+    needed = 4 * points  # cheap steps: the simple points and the sweep across scales and signs
+    tried = 0  # rounds that said something or failed; points where a side is undefined are cheap extras
+    for round_ in range(2 * points * ROUNDS_PER_POINT + UNDEFINED_ALLOWANCE):
+        if len(agreed) >= needed or tried >= 2 * points * ROUNDS_PER_POINT:
             break
-        model = _model(families, rng)
-        point, values = {}, {}
+        tried += 1
         try:
-            for s in symbols:
-                if s.name in distribution_vars:
-                    values[s.name] = rng.randrange(DOMAIN_SIZE)
-                else:
-                    point[s] = _sample(s, rng, round_)
-            for base in indexed:
-                for k in range(-1, 8):
-                    point[base[k]] = _sample(base[k], rng, round_ + k + 2)
-        except NotEvaluable as exc:
-            return NumericResult(reason=str(exc))
-        if not all(domains.contains(s, v, point) for s, v in point.items()):
-            continue  # an interval end that is another symbol (1 <= k <= K) excludes this point
-        used: set = set(symbols)
-        try:
-            left = _instantiate(lhs, point, model, values, used)
-            right = _instantiate(rhs, point, model, values, used)
-            status, diff, lv, rv = _difference(left, right, digits)
-            if premise is not None and status == "nonzero":
-                p_status, *_ = _difference(_instantiate(premise[0], point, model, values),
-                                           _instantiate(premise[1], point, model, values), digits)
-                if p_status != "zero":
+            world = _world(symbols, families, owners, rng, round_, cap)
+            outcome = compare(lhs, rhs, world, digits)
+            if outcome.status == "nonzero" and premise is not None:
+                if compare(premise[0], premise[1], world, digits).status != "zero":
                     continue  # the previous equation does not hold here: this point says nothing
-        except (NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError) as exc:
+        except Undefined:
+            tried -= 1
+            continue  # a side is undefined at this point: it neither agrees nor refutes
+        except (NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
             failures.append(str(exc) or type(exc).__name__)
             continue
-        if status == "nonzero":
-            witness = _witness({k: v for k, v in point.items() if k in used}, values, model, lv, rv, diff, digits)
-            return NumericResult(witness=witness, diagnosis=diagnose(step))
-        if status == "zero":
-            agreed += 1
-            if abs(diff) > abs(largest):
-                largest = diff
-    if agreed >= points:
-        evidence = NumericEvidence(points=agreed, digits=digits, seed=seed,
-                                   max_difference=sp.sstr(sp.Float(largest, 3)) if largest else "0")
-        return NumericResult(evidence=evidence)
+        if outcome.status == "nonzero":
+            return NumericResult(witness=_witness(world, outcome), diagnosis=diagnose(step))
+        if outcome.status == "zero":
+            agreed.append(outcome)
+            if outcome.quadrature:
+                needed = points  # quadrature is costly: the requested number of points
+            used_values.extend(v for v in (*world.values.values(), *world.indexed.values()))
+    if len(agreed) >= needed:
+        return NumericResult(evidence=_evidence(agreed, used_values, seed))
     reason = failures[0] if failures else "the sides could not be told apart or equal at enough points"
-    return NumericResult(reason=f"{reason} ({agreed} of {points} points agreed)")
+    return NumericResult(reason=f"{reason} ({len(agreed)} of {needed} points agreed)")
 
 
-def _witness(point, values, model, lv, rv, diff, digits) -> Witness:
-    shown = tuple((str(k), str(v)) for k, v in sorted(point.items(), key=lambda kv: str(kv[0])))
-    shown += tuple((name, str(v)) for name, v in sorted(values.items()))
-    model_text = "; ".join(f"{family}({', '.join(vs)}) on {{0..{DOMAIN_SIZE - 1}}}^{len(vs)}: "
-                           + ", ".join(str(m) for m in table.values())
-                           for family, (vs, table) in sorted(model.items()))
-    fmt = lambda v: sp.sstr(sp.N(v, 12))  # noqa: E731
-    return Witness(point=shown, lhs=fmt(lv), rhs=fmt(rv), difference=fmt(diff), digits=digits,
-                   model=model_text)
+def _evidence(agreed: list[Comparison], values: list, seed: int) -> NumericEvidence:
+    worst = max(agreed, key=lambda c: c.relative)
+    sizes = [abs(complex(v)) for v in values if v != 0]
+    scales = f"{min(sizes):.0e}..{max(sizes):.0e}" if sizes else "0"
+    return NumericEvidence(points=len(agreed), digits=min(c.digits for c in agreed), seed=seed,
+                           max_difference=sp.sstr(sp.Float(str(mpmath.nstr(abs(worst.difference), 3)), 3))
+                           if worst.difference else "0",
+                           scales=scales, complex_points=sum(1 for v in values if not v.is_real),
+                           margin=mpmath.nstr(worst.relative, 2), quadrature=any(c.quadrature for c in agreed))
+
+
+def _witness(world: World, outcome: Comparison) -> Witness:
+    shown = tuple((str(k), str(v)) for k, v in sorted(world.values.items(), key=lambda kv: str(kv[0])))
+    shown += tuple((str(k), str(v)) for k, v in sorted(world.indexed.items(), key=lambda kv: str(kv[0])))
+    model_text = "; ".join(
+        f"{family}({', '.join(slots)}) on " + " × ".join("{" + ", ".join(map(str, world.model.supports[s])) + "}"
+                                                         for s in slots)
+        + ": " + ", ".join(str(m) for m in table.values())
+        for family, (slots, table) in sorted(world.model.tables.items()))
+
+    def fmt(v) -> str:
+        return mpmath.nstr(v, 12)
+    return Witness(point=shown, lhs=fmt(outcome.lhs), rhs=fmt(outcome.rhs), difference=fmt(outcome.difference),
+                   digits=outcome.digits, model=model_text)
 
 
 # -- diagnosis ----------------------------------------------------------------------------
@@ -407,88 +479,39 @@ def _missing_assumption(step: Step, lhs, rhs) -> str:
     return ""
 
 
-# -- for inequality steps (issue 13, klproof.check.inequality): one isolated entry point ------------
+# -- for inequality steps (issue 13, klproof.check.inequality): the certified sign at sampled points ------
 
 @dataclass(frozen=True)
 class SignedPoint:
-    """lhs - rhs at one sampled point: its sign, certified or not, and what a witness needs."""
+    """lhs - rhs at one sampled point: its certified sign (None when too close to call), and the witness."""
 
-    sign: int | None  # +1, -1, 0 (exactly zero), None (too close to call)
-    witness: Witness | None  # the point, as a witness would show it (built only where the sign is certified)
-    premise_sign: int | None = None  # the same for the premise's two sides, when there is a premise
+    sign: int | None
+    witness: Witness | None
+    premise_sign: int | None = None
+
+
+def _sign(outcome: Comparison) -> int | None:
+    """+1 or -1 for a certified real difference; None otherwise (agreement to many digits is not an exact 0)."""
+    if outcome.status != "nonzero" or (isinstance(outcome.difference, mpmath.mpc) and outcome.difference.imag != 0):
+        return None
+    return 1 if real(outcome.difference) > 0 else -1
 
 
 def signed_points(lhs: sp.Expr, rhs: sp.Expr, seed: int, key: str, points: int = 6, digits: int = 30,
                   premise: tuple[sp.Expr, sp.Expr] | None = None):
-    """Yield the certified sign of lhs - rhs at points inside the assumptions (and declared domains).
-
-    The same sampler, models and evaluation as `sample`; a sign counts only when two evaluations at
-    different precisions agree on a nonzero real value (for quadrature, one far above its error)."""
-    lhs, rhs = _vocabulary(lhs), _vocabulary(rhs)
-    if premise is not None:
-        premise = (_vocabulary(premise[0]), _vocabulary(premise[1]))
+    """Yield the certified sign of lhs - rhs at points inside the assumptions and declared domains: the same
+    worlds (values, random models) and the same independent evaluation as `sample`."""
     whole = sp.Tuple(lhs, rhs, *(premise or ()))
-    families = _families(whole)
-    distribution_vars = {v for vs in families.values() for v in vs}
-    symbols, indexed = _free(whole)
+    families, owners = _slots(whole)
+    symbols = _free_symbols(whole, set(owners))
     rng = random.Random(f"{seed}:{key}")
+    cap = _integer_cap(whole)
     for round_ in range(points * 3):
-        model = _model(families, rng)
-        point, values = {}, {}
         try:
-            for s in symbols:
-                if s.name in distribution_vars:
-                    values[s.name] = rng.randrange(DOMAIN_SIZE)
-                else:
-                    point[s] = _sample(s, rng, round_)
-            for base in indexed:
-                for k in range(-1, 8):
-                    point[base[k]] = _sample(base[k], rng, round_ + k + 2)
-        except NotEvaluable:
-            return
-        if not all(domains.contains(s, v, point) for s, v in point.items()):
+            world = _world(symbols, families, owners, rng, round_, cap)
+            premise_sign = _sign(compare(premise[0], premise[1], world, digits)) if premise is not None else None
+            outcome = compare(lhs, rhs, world, digits)
+        except (Undefined, NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError, RecursionError):
             continue
-        used: set = set(symbols)
-        try:
-            premise_sign = None
-            if premise is not None:
-                premise_sign = _certified_sign(_instantiate(premise[0], point, model, values),
-                                               _instantiate(premise[1], point, model, values), digits)
-            left = _instantiate(lhs, point, model, values, used)
-            right = _instantiate(rhs, point, model, values, used)
-            if sp.expand(left - right) == 0 and not (left - right).has(sp.Integral):
-                sign = 0
-                diff = sp.Integer(0)
-            else:
-                lv, err_l = _evaluate(left, digits)
-                rv, err_r = _evaluate(right, digits)
-                low = (lv - rv).evalf(digits, maxn=digits * 12)
-                high = (lv - rv).evalf(2 * digits, maxn=digits * 24)
-                sign, diff = None, high
-                if low.is_real and high.is_real and low.is_number and high.is_number and low != 0 and high != 0 \
-                        and (low > 0) == (high > 0) and abs(low - high) <= abs(high) * sp.Float(10) ** (-(digits // 3)) \
-                        and abs(high) > 1000 * (err_l + err_r) and getattr(high, "_prec", 999) >= 10:
-                    sign = 1 if high > 0 else -1
-                if sign is not None and err_l + err_r:  # quadrature: again at twice the precision, must agree
-                    again = (_evaluate(left, 2 * digits)[0] - _evaluate(right, 2 * digits)[0]).evalf(2 * digits)
-                    if not again.is_real or abs(again - high) > abs(high) * sp.Float(10) ** (-(digits // 3)):
-                        sign = None
-                left, right = lv, rv
-        except (NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError):
-            continue
-        witness = None
-        if sign is not None:
-            witness = _witness({k: v for k, v in point.items() if k in used}, values, model, left, right, diff, digits)
-        yield SignedPoint(sign, witness, premise_sign)
-
-
-def _certified_sign(left: sp.Expr, right: sp.Expr, digits: int) -> int | None:
-    """The sign of left - right when exactly zero or certified at two precisions; else None."""
-    if sp.expand(left - right) == 0 and not (left - right).has(sp.Integral):
-        return 0
-    lv, err_l = _evaluate(left, digits)
-    rv, err_r = _evaluate(right, digits)
-    low, high = (lv - rv).evalf(digits), (lv - rv).evalf(2 * digits)
-    if low.is_real and high.is_real and low != 0 and (low > 0) == (high > 0) and abs(high) > 1000 * (err_l + err_r):
-        return 1 if high > 0 else -1
-    return None
+        sign = _sign(outcome)
+        yield SignedPoint(sign, _witness(world, outcome) if sign is not None else None, premise_sign)

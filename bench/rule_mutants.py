@@ -1,0 +1,266 @@
+"""Rule mutation: break each rewrite of klproof.check.rules.PASSES in turn; `--cross-check` must notice.
+
+The numeric sampler has its own semantics (klproof.check.semantics), so a wrong rule
+is not shared by it: a step the broken rule "proves" falsely gets a certified
+witness, and the verdict is "internal inconsistency". Each mutant below is a
+mistake people make (variance doubled, Bayes with the wrong marginal, log split
+for any sign, off-by-one term count ...), and TABLE holds, per rule, the claims
+that mistake leads to. The run checks, for every mutant, the TABLE and (unless
+--table-only) every step of proofs/ with cross-checking on, and counts the
+inconsistencies reported. Without a mutant, there must be none.
+
+    python bench/rule_mutants.py               # table and proofs/ (several minutes)
+    python bench/rule_mutants.py --table-only  # the table alone (seconds)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from klproof import vocabulary as C  # noqa: E402
+from klproof.check import engine, rules  # noqa: E402
+from klproof.check.decide import Options, check_step  # noqa: E402
+from klproof.parse.file import read_derivation  # noqa: E402
+from klproof.verdict import Status  # noqa: E402
+from klproof.vocabulary.binders import subst  # noqa: E402
+
+HEADER = """title = "rule mutants"
+[symbols]
+x = "real"
+y = "real"
+z = "real"
+X = "real"
+a = "real"
+b = "real"
+mu = "real"
+sigma = "positive"
+j = "integer"
+J = "positive integer"
+u = "real"
+v = "real"
+[families]
+m = "real"
+s = "positive"
+[distributions]
+P = ["z", "X"]
+Q = ["z", "X"]
+[definitions]
+"d(u, v)" = "u - 2*v"
+"""
+
+
+# -- the mutants: each a plausible wrong version of one rule -----------------------------
+
+def _definition(e):  # arguments in the wrong order
+    def expand(n):
+        body = n.args[1]
+        return subst(body.expr, dict(zip(body.variables, reversed(tuple(n.args[2])))))
+    return e.replace(lambda n: isinstance(n, C.Defined), expand)
+
+
+def _diagonal(e):  # det(diag(f)) as a sum, not a product
+    e = e.replace(lambda n: isinstance(n, C.Det), lambda n: sp.Sum(n.args[0].args[0], n.args[0].args[1:]))
+    return rules.diagonal(e)
+
+
+def _kl_product(e):  # the per-dimension KLs with q and p swapped
+    def split(n):
+        q, p, _ = n.args
+        if not (isinstance(q, C.NormalDiag) and isinstance(p, C.NormalDiag)):
+            return n
+        _, mq, sq, j, a, b = q.args
+        _, mp, sp_, k, _, _ = p.args
+        x = sp.Dummy("x", real=True)
+        return sp.Sum(C.KL(C.Normal(x, mp.xreplace({k: j}), sp_.xreplace({k: j})), C.Normal(x, mq, sq), x), (j, a, b))
+    return e.replace(lambda n: isinstance(n, C.KL), split)
+
+
+def _kl_definition(e):  # E_q[log p - log q]: the sign of KL flipped
+    return e.replace(lambda n: isinstance(n, C.KL) and not isinstance(n.args[0], C.NormalDiag),
+                     lambda n: C.Expectation(sp.log(n.args[1]) - sp.log(n.args[0]), n.args[0], n.args[2]))
+
+
+def _expectation(e):  # sigma^2 where sigma belongs in the density; the weight forgotten over a model
+    def expand(n):
+        f, density, var = n.args
+        if isinstance(density, C.Normal):
+            x, mu, sigma = density.args
+            return sp.Integral(C.Normal(x, mu, sigma**2) * f, (var, -sp.oo, sp.oo))
+        if isinstance(density, C.Prob):
+            return C.LatentSum(f, var)
+        return n
+    return e.replace(lambda n: isinstance(n, C.Expectation), expand)
+
+
+def _normal_density(e):  # 2 sigma instead of 2 sigma^2 in the exponent
+    def formula(n):
+        x, mu, sigma = n.args
+        return sp.exp(-((x - mu) ** 2) / (2 * sigma)) / (sp.sqrt(2 * sp.pi) * sigma)
+    return e.replace(lambda n: isinstance(n, C.Normal), formula)
+
+
+def _bayes(e):  # F(a|b) = F(a, b) / F(a): divided by the wrong marginal
+    def joint(family, variables):
+        return C.Prob(family, sp.Tuple(*sorted(variables, key=sp.default_sort_key)), sp.Tuple())
+
+    def rewrite(n):
+        family, targets, givens = n.args
+        if not givens:
+            return joint(family, targets)
+        return joint(family, (*targets, *givens)) / joint(family, targets)
+    return e.replace(lambda n: isinstance(n, C.Prob), rewrite)
+
+
+def _log_rules(e):  # log(ab) = log a + log b whatever the signs
+    return sp.expand_log(e, force=True)
+
+
+@contextlib.contextmanager
+def _doubled_variance():
+    original = rules._central_moment
+    rules._central_moment = lambda k, variance: original(k, 2 * variance)
+    try:
+        yield
+    finally:
+        rules._central_moment = original
+
+
+def _gaussian_moments(e):  # E[x^2] = mu^2 + 2 sigma^2 (the issue's example)
+    with _doubled_variance():
+        return rules.gaussian_moments(e)
+
+
+def _sum_linearity(e):  # a sum of a constant over j = a..b counts b - a terms
+    def split(n):
+        if len(n.limits) != 1:
+            return n
+        j, a, b = n.limits[0]
+        total = sp.Integer(0)
+        for coeff, dep in rules._split_terms(n.function, j):
+            total += coeff * (b - a) if dep == 1 else coeff * sp.Sum(dep, (j, a, b))
+        return total
+    return e.replace(lambda n: isinstance(n, sp.Sum), split)
+
+
+def _linearity(e):  # the sum of a constant over the latent values is the constant
+    def split(n):
+        f, var = n.args
+        return sp.Add(*[coeff if dep == 1 else coeff * C.LatentSum(dep, var)
+                        for coeff, dep in rules._split_terms(f, var)])
+    return e.replace(lambda n: isinstance(n, C.LatentSum), split)
+
+
+def _normalization(e):  # summing a conditional over its GIVEN variable gives 1
+    def reduce(n):
+        f, var = n.args
+        if isinstance(f, C.Prob) and var in f.givens:
+            return sp.Integer(1)
+        return rules.normalization(n)
+    return e.replace(lambda n: isinstance(n, C.LatentSum), reduce)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    rule: str
+    rewrite: object
+    claims: tuple[tuple[str, str, str], ...]  # (start, expr, by): what the mistake leads authors to write
+
+
+MUTANTS = (
+    Mutant("definition", _definition, (("d(a, b)", "b - 2*a", "definition"),)),
+    Mutant("diagonal", _diagonal, (("log(det(diag(s[j], (j, 1, J))))", "log(Sum(s[j], (j, 1, J)))",
+                                    "trace and determinant"),)),
+    Mutant("kl_product", _kl_product, (
+        ("KL(NormalDiag(z, m[j], s[j], (j, 1, J)), NormalDiag(z, 0, 1, (j, 1, J)))",
+         "Sum(KL(N(z, 0, 1), N(z, m[j], s[j])), (j, 1, J))", "KL of a product"),)),
+    Mutant("kl_definition", _kl_definition, (
+        ("KL(Q(z|X), P(z|X))", "E(log(P(z|X)) - log(Q(z|X)), Q(z|X))", "definition of KL"),
+        ("KL(N(x, mu, sigma), N(x, 0, 1))", "(1 + log(sigma**2) - mu**2 - sigma**2)/2",
+         "definition of KL, Gaussian moments"))),
+    Mutant("expectation", _expectation, (
+        ("E(x**2, N(x, mu, sigma))", "mu**2 + sigma**4", "definition of E, Gaussian moments"),
+        ("E(log(Q(z|X)), Q(z|X))", "Sum(log(Q(z|X)), z)", "definition of E"))),
+    Mutant("normal_density", _normal_density, (
+        ("log(N(x, mu, sigma))", "-log(sqrt(2*pi)*sigma) - (x - mu)**2/(2*sigma)", "normal density, log rules"),)),
+    Mutant("bayes", _bayes, (("P(z|X)", "P(X|z)*P(X)/P(z)", "Bayes' rule"),)),
+    Mutant("log_rules", _log_rules, (("log(x*y)", "log(x) + log(y)", "log rules"),
+                                     ("log(x**2)", "2*log(x)", "log rules"))),
+    Mutant("gaussian_moments", _gaussian_moments, (
+        ("E(x**2, N(x, mu, sigma))", "mu**2 + 2*sigma**2", "Gaussian moments"),)),
+    Mutant("sum_linearity", _sum_linearity, (("Sum(a + j, (j, 1, J))", "a*(J - 1) + Sum(j, (j, 1, J))",
+                                              "linearity of sums"),)),
+    Mutant("linearity", _linearity, (("Sum(a + P(z), z)", "a + 1", "linearity, density sums to 1"),)),
+    Mutant("normalization", _normalization, (("Sum(Q(X|z), z)", "1", "density sums to 1"),)),
+)
+
+
+def table_steps():
+    """(rule, step) for every claim of the table, one small derivation each."""
+    out = []
+    for mutant in MUTANTS:
+        for start, expr, by in mutant.claims:
+            text = HEADER + f"\n[[chain]]\nstart = '''{start}'''\n[[chain.step]]\nexpr = '''{expr}'''\nby = \"{by}\"\n"
+            (step,) = read_derivation(f"table:{mutant.rule}", text.encode()).steps
+            out.append((mutant.rule, step))
+    return out
+
+
+def proof_steps():
+    steps = []
+    for path in sorted((ROOT / "proofs").glob("*.toml")):
+        steps += read_derivation(str(path.relative_to(ROOT)), path.read_bytes()).steps
+    return steps
+
+
+@contextlib.contextmanager
+def broken(rule: str):
+    """rules.PASSES (and the engine's reference to it) with `rule` replaced by its mutant."""
+    mutant = next(m for m in MUTANTS if m.rule == rule)
+    passes = tuple((name, mutant.rewrite if name == rule else fn, triggers) for name, fn, triggers in rules.PASSES)
+    saved = rules.PASSES, engine.PASSES
+    rules.PASSES = engine.PASSES = passes
+    try:
+        yield
+    finally:
+        rules.PASSES, engine.PASSES = saved
+
+
+OPTIONS = Options(cross_check=True, timeout=60.0)
+
+
+def inconsistencies(steps) -> list[str]:
+    found = []
+    for step in steps:
+        verdict = check_step(step, OPTIONS)
+        if verdict.status is Status.ERROR and "inconsistency" in f"{verdict.method} {verdict.reason}":
+            found.append(f"{step.span.path}:{step.span.line}")
+    return found
+
+
+def run(with_proofs: bool = True) -> dict[str, list[str]]:
+    """rule -> the steps where cross-checking reported the broken rule ('' key: no rule broken)."""
+    table = [step for _, step in table_steps()]
+    everything = table + (proof_steps() if with_proofs else [])
+    results = {"": inconsistencies(everything)}
+    for mutant in MUTANTS:
+        with broken(mutant.rule):
+            results[mutant.rule] = inconsistencies(everything)
+    return results
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    outcome = run(with_proofs="--table-only" not in sys.argv)
+    for rule, found in outcome.items():
+        print(f"{rule or '(no rule broken)':18} {len(found):3} inconsistencies  {', '.join(found[:4])}")
+    caught = sum(1 for rule, found in outcome.items() if rule and found)
+    print(f"caught {caught} of {len(MUTANTS)} broken rules in {time.perf_counter() - started:.0f} s")
