@@ -8,6 +8,9 @@ a verdict: `klproof.check.decide` turns evidence into verdicts.
 
 from __future__ import annotations
 
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import sympy as sp
@@ -173,18 +176,46 @@ def simplify_rung(attempt: Attempt, form_text=str) -> Attempt:
     return replace(attempt, forms=forms)
 
 
+EVALUATION_SECONDS = 2.0  # SymPy's integrate can run for minutes: the rung gives up, the step stays unknown
+
+
+class _OverBudget(Exception):
+    pass
+
+
+@contextmanager
+def _budget(seconds: float):
+    """Interrupt the block after `seconds` of wall time (SIGALRM; only in a process's main thread, as
+    workers and the test runner are; elsewhere the step's own time limit is the bound)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise _OverBudget
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _evaluation_rung(attempt: Attempt, residual: sp.Expr, form_text) -> Attempt:
     """SymPy evaluates the sums and integrals the rules left (integrate, summation), as a notebook user's
     `simplify((lhs - rhs).doit())` would. SymPy's integration is not to be trusted blindly (it may drop the
     conditions of a Piecewise, or return a wrong parametric result), so a zero here is a candidate only:
     `decide` grades it proved when the independent numeric check agrees, and says so."""
     try:
-        evaluated = residual.doit()
-        if evaluated.has(sp.Piecewise, sp.Integral, sp.Sum, sp.Product):
-            return attempt  # conditions or unevaluated parts: nothing SymPy could settle
-        simplified = sp.simplify(evaluated)
-    except (ArithmeticError, ValueError, TypeError, NotImplementedError, AttributeError, RecursionError):
-        return attempt  # SymPy could not evaluate it: the step stays where the rules left it
+        with _budget(EVALUATION_SECONDS):
+            evaluated = residual.doit()
+            if evaluated.has(sp.Piecewise, sp.Integral, sp.Sum, sp.Product):
+                return attempt  # conditions or unevaluated parts: nothing SymPy could settle
+            simplified = sp.simplify(evaluated)
+    except (_OverBudget, ArithmeticError, ValueError, TypeError, NotImplementedError, AttributeError, RecursionError):
+        return attempt  # SymPy could not evaluate it (in time): the step stays where the rules left it
     forms = attempt.forms + (((EVALUATION, form_text(simplified)),) if attempt.forms else ())
     if is_zero(sp.expand(simplified)):
         return Attempt(True, attempt.rules + (EVALUATION,), EVALUATION, forms=forms)
