@@ -513,5 +513,20 @@ def signed_points(lhs: sp.Expr, rhs: sp.Expr, seed: int, key: str, points: int =
             outcome = compare(lhs, rhs, world, digits)
         except (Undefined, NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError, RecursionError):
             continue
-        sign = _sign(outcome)
+        sign = _sign(outcome) if outcome.status != "zero" else _exact_zero(lhs - rhs, world)
         yield SignedPoint(sign, _witness(world, outcome) if sign is not None else None, premise_sign)
+
+
+def _exact_zero(difference: sp.Expr, world: World) -> int | None:
+    """0 where the difference is exactly zero at the point, so that a strict inequality fails there; None
+    when that cannot be decided exactly. Called only where the independent evaluation already found the
+    sides equal to every digit: finite-support notions (E and KL over a Bernoulli) are written out by the
+    rules here, and the two semantics must agree."""
+    from klproof.check import rules as R
+
+    for rewrite in (R.expand_definitions, R.kl_definition, R.expectation):
+        difference = rewrite(difference)
+    if difference.has(sp.Integral, sp.Sum, sp.Product, sp.Indexed, C.Defined, *C.VOCABULARY):
+        return None
+    exact = sp.expand(difference.xreplace(world.values))
+    return 0 if exact.is_number and exact == 0 else None
