@@ -98,7 +98,7 @@ def test_sigkill_mid_run_leaves_no_worker_and_a_whole_cache(tmp_path, kind, jobs
     fresh = _statuses(tmp_path, "--no-cache")
     again = _statuses(tmp_path, "--cache-dir", str(cache))
     assert again == fresh and len(fresh) >= 53
-    assert list(fresh.values()).count("proved") == 53
+    assert all(status == "proved" for (name, _), status in fresh.items() if not name.startswith("zz_"))
 
 
 def test_a_bounded_call_dies_with_its_parent(tmp_path):

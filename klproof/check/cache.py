@@ -56,7 +56,7 @@ from pathlib import Path
 
 from klproof import __version__
 from klproof.check.decide import Options, step_info
-from klproof.model import Step
+from klproof.model import Relation, Step
 from klproof.verdict import FileReport, NumericEvidence, Reason, Status, StepInfo, Verdict, Witness
 
 FORMAT = 2  # of the entries; part of every key
@@ -270,6 +270,9 @@ def _typed(cls, data) -> dict:
         elif kind == "int | None":
             if value is not None and (type(value) is not int):
                 raise BadEntry(f"{f.name} is not an integer")
+        elif kind == "Relation":  # an inequality step's relation, stored as its value ("<=")
+            if not isinstance(value, str) or value not in {r.value for r in Relation}:
+                raise BadEntry(f"{f.name} is not a relation")
         elif kind in ("int", "bool", "str"):
             if type(value) is not {"int": int, "bool": bool, "str": str}[kind]:
                 raise BadEntry(f"{f.name} is not a {kind}")
