@@ -265,3 +265,64 @@ def _identically_equal(lhs, rhs) -> bool:
     return all(_eval(lhs, {"j": Fraction(a), "k": Fraction(b), "file_k": Fraction(b)})
                == _eval(rhs, {"j": Fraction(a), "k": Fraction(b), "file_k": Fraction(b)})
                for a in range(-4, 5) for b in range(-4, 5))
+
+
+# -- the same classes through the LaTeX reader and the rules added with the kernel -----------------------
+
+LATEX_CASES = [
+    # (case, start, step, symbols, must be proved)
+    ("LaTeX: |x| over [-1, 1] with x declared positive (false)",
+     "\\int_{-1}^{1} \\left| x \\right| dx", "= \\int_{-1}^{1} x \\, dx", {"x": "positive"}, False),
+    ("LaTeX: |x| under E over N(0, 1) with x declared positive (false)",
+     "\\mathbb{E}_{x \\sim \\mathcal{N}(0, 1)}\\left[\\left| x \\right|\\right]", "= 0", {"x": "positive"}, False),
+    ("LaTeX: inner and outer index confused (false)",
+     "\\sum_{j=1}^{2} \\sum_{k=1}^{2} j k", "= \\sum_{j=1}^{2} \\sum_{k=1}^{2} k k", {}, False),
+    ("LaTeX: a positive index summed over negative values (false)",
+     "\\sum_{j=-2}^{-1} \\left| j \\right|", "= \\sum_{j=-2}^{-1} j", {"j": "positive integer"}, False),
+    ("LaTeX: x^2 under E over N(0, 1) with x declared positive (true)",
+     "\\mathbb{E}_{x \\sim \\mathcal{N}(0, 1)}\\left[x^2\\right]", "= 1", {"x": "positive"}, True),
+    ("LaTeX: outer and inner index (true)",
+     "\\sum_{j=1}^{2} \\sum_{k=1}^{2} j k", "= 9", {}, True),
+]
+
+
+@pytest.mark.parametrize("case,start,step,symbols,provable", LATEX_CASES, ids=[c[0] for c in LATEX_CASES])
+def test_latex_binders(case, start, step, symbols, provable):
+    lines = ['title = "kernel"', "[symbols]"] + [f'{k} = "{v}"' for k, v in {**SYMBOLS, **symbols}.items()]
+    lines += ["[[chain]]", f"latex = '{start}'", "[[chain.step]]", f"latex = '{step}'"]
+    (only,) = read_derivation("kernel.toml", ("\n".join(lines) + "\n").encode()).steps
+    result = check_step(only, Options())
+    if provable:
+        assert result.status is Status.PROVED, (case, result)
+    else:
+        assert result.status in NOT_PROVED, (case, result)
+
+
+RULE_CASES = [
+    # iterated Gaussian integrals (gaussian_moments on several limits)
+    ("iterated integral, the inner variable named like the outer (false)",
+     "Integral(Integral(N(u, 0, 1)*N(v, u, 1)*v**2, v), u)", "1", {"u": "real", "v": "real"}, False),
+    ("iterated integral with a positive declaration on a bound name (false)",
+     "Integral(Integral(N(u, 0, 1)*N(v, 0, 1)*Abs(v), v), u)", "Integral(Integral(N(u, 0, 1)*N(v, 0, 1)*v, v), u)",
+     {"u": "real", "v": "positive"}, False),
+    ("iterated integral (true)", "Integral(Integral(N(u, 0, 1)*N(v, u, 1)*v**2, v), u)", "2",
+     {"u": "real", "v": "real"}, True),
+    # SymPy's evaluation rung, confirmed numerically
+    ("evaluation over a range where the declaration does not hold (false)",
+     "Integral(Abs(x), (x, -1, 0))", "Integral(x, (x, -1, 0))", {"x": "positive"}, False),
+    ("evaluation over a range where the declaration does not hold (true)",
+     "Integral(Abs(x), (x, -1, 0))", "1/2", {"x": "positive"}, True),
+    # finite sums written out, with a clashing definition
+    ("a concrete sum written out through a definition that binds the same index (false)",
+     "Sum(g(j), (j, 1, 2))", "Sum(j*j, (j, 1, 2))*2", {}, False),
+    ("the same, true", "Sum(g(j), (j, 1, 2))", "9", {}, True),
+]
+
+
+@pytest.mark.parametrize("case,start,expr,symbols,provable", RULE_CASES, ids=[c[0] for c in RULE_CASES])
+def test_rules_added_with_the_kernel(case, start, expr, symbols, provable):
+    result = verdict(derivation(start, expr, symbols=symbols, definitions={"g(a)": "Sum(a*j, (j, 1, 2))"}))
+    if provable:
+        assert result.status is Status.PROVED, (case, result)
+    else:
+        assert result.status in NOT_PROVED, (case, result)
