@@ -34,6 +34,7 @@ from mpmath.libmp.libhyper import NoConvergence
 
 from klproof import vocabulary as C
 from klproof.check import quadrature
+from klproof.check.derivative_semantics import compile_derivative
 from klproof.check.quadrature import NotEvaluable, Undefined
 
 MAX_EXPONENT = 10**50  # exp(t) for |t| beyond this is not computed (exp(exp(x)) at x = 1e9 would not end)
@@ -668,4 +669,5 @@ _HANDLERS: dict[type, Callable[[Evaluator, sp.Basic], Compiled]] = {
     C.Expectation: Evaluator._expectation, C.KL: Evaluator._kl, C.LatentSum: Evaluator._latent_sum,
     sp.Integral: Evaluator._integral, sp.Sum: Evaluator._sum, sp.Product: Evaluator._product,
     C.Defined: Evaluator._defined, C.Trace: Evaluator._trace, C.Det: Evaluator._det, C.Dot: Evaluator._dot,
+    C.DerivativeAt: compile_derivative,  # finite differences of the body's own value
 }

@@ -1,0 +1,92 @@
+"""The sampler's own meaning of a derivative: finite differences of the body's value, never SymPy's diff.
+
+d^n/dt^n f at t = a is computed from values of f near a, each from the
+independent semantics (klproof.check.semantics), so a wrong differentiation rule
+or a wrong Leibniz step is caught instead of shared:
+
+- a body computed exactly (no quadrature inside): mpmath's central difference
+  with a step far below the working precision, evaluated at (n + 1) times the
+  digits (mpmath.diff), so the difference loses nothing that matters; where the
+  body has a kink (|.|, sign, Max, Min) the one-sided derivatives must agree,
+  else the point is undefined (no derivative there);
+- a body computed by quadrature (d/dmu E[...]): central differences at three
+  steps with two Richardson extrapolations (error O(h^6)); the quadrature's error
+  bound, amplified by the stencil's weights, and the last extrapolations'
+  disagreement become the value's error bound, so that a witness stands far
+  above both. The steps differ when the sampler looks again (`quad_level`).
+"""
+
+from __future__ import annotations
+
+import mpmath
+import sympy as sp
+
+from klproof.check.quadrature import Undefined
+
+EXTRA_QUAD_DPS = 10  # quadrature digits added inside a stencil: its noise is divided by h^n
+KINKS = (sp.Abs, sp.sign, sp.Max, sp.Min, sp.Heaviside, sp.floor, sp.ceiling, sp.Piecewise)
+
+
+def compile_derivative(evaluator, e):
+    """A closure env -> value of e = DerivativeAt(f, t, point, n) (see klproof.check.semantics.Evaluator)."""
+    f, t, point, order = e.args
+    n = int(order)
+    body, at = evaluator.compile(f), evaluator.compile(point)
+    kinked = f.has(*KINKS)
+    trace = evaluator.trace
+
+    def value(env):
+        x0 = _real(at(env))
+        if t.is_positive and not x0 > 0 or t.is_negative and not x0 < 0:
+            raise Undefined("a derivative at a point outside its variable's domain")
+
+        def g(v):
+            return body({**env, t: v})
+
+        was, trace.quadrature = trace.quadrature, False
+        g(x0)  # does the body need quadrature? (its value is memoised by the quadrature cache)
+        needs_quadrature, trace.quadrature = trace.quadrature, was or trace.quadrature
+        if needs_quadrature:
+            return _extrapolated(evaluator, g, x0, n, t)
+        derivative = mpmath.diff(g, x0, n)
+        if kinked:
+            left, right = (mpmath.diff(g, x0, n, direction=d) for d in (-1, 1))
+            tolerance = mpmath.mpf(10) ** (-mpmath.mp.dps // 2) * (1 + abs(left) + abs(right))
+            if abs(left - right) > tolerance:
+                raise Undefined("the derivative does not exist here (a kink)")
+        return derivative
+    return value
+
+
+def _real(value):
+    if isinstance(value, mpmath.mpc):
+        if value.imag != 0:
+            raise Undefined("a derivative at a complex point")
+        return value.real
+    return value
+
+
+def _extrapolated(evaluator, g, x0, n: int, t):
+    """Richardson-extrapolated central differences of g at x0, with the error bound added to the trace."""
+    trace = evaluator.trace
+    # the sampler's second look uses other steps, so a pattern of one step size is not seen twice
+    h = mpmath.ldexp(1, -9 if evaluator.quad_level >= 4 else -8) * max(1, abs(x0))
+    if t.is_positive or t.is_negative:  # the stencil x0 +- n h stays inside the variable's domain
+        h = min(h, abs(x0) / (2 * n))
+    before = trace.quadrature_error
+    evaluator.quad_dps += EXTRA_QUAD_DPS
+    try:
+        estimates = [_central(g, x0, n, h / 2**k) for k in range(3)]
+    finally:
+        evaluator.quad_dps -= EXTRA_QUAD_DPS
+    noise = trace.quadrature_error - before  # every quadrature's bound, each at most once per stencil point
+    first = [(4 * estimates[k + 1] - estimates[k]) / 3 for k in range(2)]
+    second = (16 * first[1] - first[0]) / 15
+    amplification = 3 * mpmath.mpf(2) ** n / (h / 4) ** n
+    trace.quadrature_error = before + noise * amplification + 10 * abs(second - first[1])
+    return second
+
+
+def _central(g, x0, n: int, h):
+    values = [g(x0 + k * h) for k in range(-n, n + 1, 2)]
+    return mpmath.difference(values, n) / (2 * h) ** n
