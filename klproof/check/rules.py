@@ -13,6 +13,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.check import gradient_rules as G
 from klproof.vocabulary.binders import subst
 
 MAX_DEFINITION_DEPTH = 20
@@ -242,8 +243,13 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("diagonal", diagonal, (C.Trace, C.Det, C.Dot, sp.Product)),
     ("kl_product", kl_product, (C.KL,)),
     ("kl_definition", kl_definition, (C.KL,)),
+    # a derivative of E over a normal is rewritten before E becomes an integral (klproof.check.gradient_rules)
+    ("reparameterisation_gradient", G.reparameterisation, (C.DerivativeAt,)),
+    ("score_function", G.score_function, (C.DerivativeAt,)),
     ("expectation", expectation, (C.Expectation,)),
     ("normal_density", normal_density, (C.Normal,)),
+    ("leibniz", G.leibniz, (C.DerivativeAt,)),
+    ("differentiation", G.differentiation, (C.DerivativeAt,)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
     ("gaussian_moments", gaussian_moments, (sp.Integral,)),

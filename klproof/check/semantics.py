@@ -76,6 +76,7 @@ class Trace:
     inside_quadrature: int = 0  # sums at quadrature nodes are the quadrature's business
     quadrature_error: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
     quadrature: bool = False
+    differenced: bool = False  # a derivative was taken of a value computed by quadrature
 
     def spend(self, amount: int) -> None:
         self.work += amount
