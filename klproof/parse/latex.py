@@ -43,6 +43,7 @@ from klproof import vocabulary as C
 from klproof.errors import FileLimitError, ParseError, Span, did_you_mean
 from klproof.model import Related, Relation
 from klproof.parse import build as B
+from klproof.parse import latex_derivatives as LD
 from klproof.parse.build import MAX_DEPTH, MAX_EXPRESSION_CHARS, MAX_FILE_NODES, MAX_INTEGER_DIGITS, MAX_NODES, Scope
 from klproof.parse.expr import finish_related
 
@@ -523,6 +524,10 @@ class _Parser:
     def command_primary(self):
         t = self.tok
         name = t.text
+        if name in FRACTIONS and LD.is_derivative_fraction(self):
+            return LD.fraction_derivative(self), "big"
+        if name == "nabla":
+            return LD.nabla(self), "big"
         if name in FRACTIONS:
             self.next()
             if self.at("char", "["):

@@ -80,7 +80,7 @@ class DerivativeAt(Binder, Function):
             return text
         return f"{text}({t} = {printer._print(self.point)})"
 
-    def _latex(self, printer) -> str:
+    def _latex(self, printer, exp=None) -> str:  # exp: SymPy passes the power of (d/dmu f)^2 here
         t = printer._print(self.variable)
         n = self.order
         if n == 1:
@@ -88,6 +88,6 @@ class DerivativeAt(Binder, Function):
         else:
             operator = rf"\frac{{\partial^{{{n}}}}}{{\partial {t}^{{{n}}}}}"
         text = rf"{operator} \left({printer._print(self.body)}\right)"
-        if self._at_own_name():
-            return text
-        return rf"\left. {text} \right|_{{{t} = {printer._print(self.point)}}}"
+        if not self._at_own_name():
+            text = rf"\left. {text} \right|_{{{t} = {printer._print(self.point)}}}"
+        return rf"\left({text}\right)^{{{exp}}}" if exp else text
