@@ -261,6 +261,13 @@ def test_a_derivative_prints_as_written_in_text_and_latex():
 
 # -- the numeric meaning --------------------------------------------------------------------------
 
+def test_derivatives_nested_beyond_the_numeric_budget_are_not_evaluated():
+    """Each nested derivative multiplies the working digits by its order + 1: beyond a budget the sampler
+    says so at once instead of running for minutes; the step is never proved for it."""
+    result = verdict("Derivative(Derivative(Derivative(exp(mu**2), (mu, 6)), (mu, 6)), (mu, 6))", "0")
+    assert result.status is Status.UNKNOWN and "derivatives nested too deeply" in result.detail, result.detail
+
+
 def test_a_kink_has_no_derivative_numerically():
     """d|u|/du at u = 0 does not exist: the point is undefined for the sampler, never a witness."""
     from klproof.check.numeric import compare

@@ -23,8 +23,12 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
-from klproof.check.quadrature import Undefined
+from klproof.vocabulary.derivatives import DerivativeAt
 
+from klproof.check.quadrature import NotEvaluable, Undefined
+
+MAX_PRECISION_BITS = 20_000
+MAX_GROWTH = 64  # e.g. three nested first derivatives (8), or two of order 6 (49)
 KINKS = (sp.Abs, sp.sign, sp.Max, sp.Min, sp.Heaviside, sp.floor, sp.ceiling, sp.Piecewise)
 
 
@@ -32,11 +36,17 @@ def compile_derivative(evaluator, e):
     """A closure env -> value of e = DerivativeAt(f, t, point, n) (see klproof.check.semantics.Evaluator)."""
     f, t, point, order = e.args
     n = int(order)
+    if _growth(e) > MAX_GROWTH:
+        raise NotEvaluable("derivatives nested too deeply to evaluate")
     body, at = evaluator.compile(f), evaluator.compile(point)
     kinked = f.has(*KINKS)
     trace = evaluator.trace
 
     def value(env):
+        trace.spend(2 * n + 1)  # nested derivatives multiply their evaluations: bounded like nested sums
+        if (mpmath.mp.prec + 20) * (n + 1) > MAX_PRECISION_BITS:  # mpmath.diff's working precision: each
+            # nested derivative works at (n + 1) times the digits of the one outside it
+            raise NotEvaluable("derivatives nested too deeply to evaluate")
         x0 = _real(at(env))
         if t.is_positive and not x0 > 0 or t.is_negative and not x0 < 0:
             raise Undefined("a derivative at a point outside its variable's domain")
@@ -57,6 +67,24 @@ def compile_derivative(evaluator, e):
                 raise Undefined("the derivative does not exist here (a kink)")
         return derivative
     return value
+
+
+def derivative_points(evaluator, f, env) -> dict:
+    """{variable: its point's value} for the derivatives inside f, where the point has a value here: the
+    integrand of ∫ d/dmu N(x; mu, 1) dx has its mass near the point, which locates the quadrature."""
+    found = {}
+    for d in f.atoms(DerivativeAt):
+        try:
+            found[d.args[1]] = _real(evaluator.compile(d.args[2])(env))
+        except (NotEvaluable, Undefined, KeyError):
+            continue
+    return found
+
+
+def _growth(e) -> int:
+    """How many times the working digits (and the evaluations) multiply through nested derivatives in e."""
+    inner = max((_growth(a) for a in e.args), default=1)
+    return inner * (int(e.args[3]) + 1) if isinstance(e, DerivativeAt) else inner
 
 
 def _real(value):

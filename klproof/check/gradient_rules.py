@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import sympy as sp
+from sympy.core.function import Application
 
 from klproof import vocabulary as C
 from klproof.vocabulary.binders import rename_apart, subst
@@ -123,14 +124,20 @@ def _elementary(body: sp.Expr) -> bool:
     """No binder, no vocabulary notion, and only functions SymPy differentiates without a kink."""
     if body.has(*_BINDERS, C.DerivativeAt, *C.VOCABULARY, C.Defined):
         return False
-    return all(isinstance(f, _DIFFERENTIABLE) for f in body.atoms(sp.Function))
+    return all(isinstance(f, _DIFFERENTIABLE) for f in body.atoms(Application))  # Max, Min are no Function
+
+
+def _inside(point: sp.Expr, var) -> bool:
+    """The point lies in the open set the variable ranges over (a rewrite may have moved the point)."""
+    return all(getattr(point, f"is_{key}") is True for key in ("real", "positive", "negative", "nonzero")
+               if getattr(var, f"is_{key}") is True)
 
 
 def differentiation(e: sp.Expr) -> sp.Expr:
     """d^n/dt^n f at t = a for f without binders: SymPy's diff, then t = a (nothing is bound in it)."""
 
     def evaluate(n: C.DerivativeAt):
-        if not _elementary(n.body):
+        if not _elementary(n.body) or not _inside(n.point, n.variable):
             return n
         return sp.diff(n.body, n.variable, n.order).xreplace({n.variable: n.point})
 
@@ -182,7 +189,7 @@ def _gaussian_expectation(n: C.DerivativeAt):
         return None
     inner = rename_apart(n.body)
     f, density, z = inner.args
-    if not isinstance(density, C.Normal) or density.args[0] != z:
+    if not isinstance(density, C.Normal) or density.args[0] != z or density.args[1].has(z) or density.args[2].has(z):
         return None
     return f, z, density.args[1], density.args[2]
 

@@ -34,7 +34,7 @@ from mpmath.libmp.libhyper import NoConvergence
 
 from klproof import vocabulary as C
 from klproof.check import quadrature
-from klproof.check.derivative_semantics import compile_derivative
+from klproof.check.derivative_semantics import compile_derivative, derivative_points
 from klproof.check.quadrature import NotEvaluable, Undefined
 
 MAX_EXPONENT = 10**50  # exp(t) for |t| beyond this is not computed (exp(exp(x)) at x = 1e9 would not end)
@@ -494,6 +494,7 @@ class Evaluator:
         """(mean, scale) of every normal density in x inside f, and of every exp(a x^2 + b x + c) with
         a < 0: where the integrand's mass is. Without one, the mass is not located (see Trace.unlocated)."""
         centres = []
+        env = {**env, **derivative_points(self, f, env)}  # a density inside d/dmu sits near the point mu
         for n in f.atoms(C.Normal):
             if n.args[0] == x:
                 try:
