@@ -129,7 +129,9 @@ class DerivationFile(pytest.File):
                                cache=cache, only={0: frozenset(numbers)})
         (result,) = report.files
         if result.error:
-            raise UnreadableFile(result.error)
+            from klproof.report.text import file_error
+
+            raise UnreadableFile(file_error(result))
         return {v.step.number: v for v in result.verdicts}
 
 

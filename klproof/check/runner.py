@@ -36,8 +36,7 @@ from typing import TYPE_CHECKING
 from collections.abc import Callable
 
 from klproof.check.decide import Options, check_step, crash_verdict, timeout_verdict
-from klproof.errors import show
-from klproof.verdict import Reason, StepInfo, Verdict
+from klproof.verdict import FileError, Reason, StepInfo, Verdict
 
 if TYPE_CHECKING:
     from klproof.check.cache import VerdictCache
@@ -110,7 +109,7 @@ def _cap_text(limit: int | None) -> str:
 class FileResult:
     """What the workers made of one file: its error, or its title, source and verdicts in step order."""
 
-    error: str = ""
+    error: FileError | None = None
     title: str = ""
     source: str = ""
     verdicts: tuple[Verdict, ...] = ()
@@ -136,7 +135,7 @@ def _serve(conn: Connection, others: list[Connection], parent_pid: int, options:
         index, first, only = task
         _limit_cpu(options.timeout + CPU_SLACK_SECONDS)
         parsed = _read(*sources[index], cap)
-        if isinstance(parsed, str):
+        if isinstance(parsed, FileError):
             conn.send(("error", parsed))
             continue
         steps = parsed.steps
@@ -162,16 +161,16 @@ def _info(step) -> StepInfo:
 
 
 def _read(path: str, data: bytes, cap: str):
-    """The file's Derivation, or its rendered error."""
+    """The file's Derivation, or its error."""
     from klproof.api import parse_one
-    from klproof.errors import KlproofError, Span
+    from klproof.errors import KlproofError
 
     try:
         parsed = parse_one(path, data)
     except MemoryError:
         parsed = KlproofError(f"reading the file ran out of memory ({cap})", hint="split the file or simplify it")
     if isinstance(parsed, KlproofError):
-        return parsed.at(Span(path, 1)).render()
+        return FileError.of(parsed)
     return parsed
 
 
@@ -208,7 +207,7 @@ class _File:
     title: str = ""
     source: str = ""
     verdicts: dict[int, Verdict] = field(default_factory=dict)
-    error: str = ""
+    error: FileError | None = None
 
 
 @dataclass
@@ -294,10 +293,10 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
         index, _, _ = worker.task
         state = files[index]
         if state.infos is None:
-            state.error = (f"{show(sources[index][0], 200)}:1: reading the file "
-                           + (f"took longer than {options.timeout:g} s" if reason is Reason.TIMEOUT else what)
-                           + "\n  hint: a number tower or a huge expression? simplify the file or split it"
-                           + ("; or raise --timeout" if reason is Reason.TIMEOUT else ""))
+            state.error = FileError("reading the file " + (f"took longer than {options.timeout:g} s"
+                                                           if reason is Reason.TIMEOUT else what),
+                                    hint="a number tower or a huge expression? simplify the file or split it"
+                                    + ("; or raise --timeout" if reason is Reason.TIMEOUT else ""))
         else:
             position = _next_position(state, worker.position if worker.position is not None else worker.task[1],
                                       only.get(index))
