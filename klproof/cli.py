@@ -11,7 +11,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -209,9 +209,10 @@ class _ProgressBar:
 
         self.console, self.delay = console, delay
         self.lock = threading.Lock()
-        self.progress = None
-        self.task = None
-        self.timer = None
+        # rich.progress and threading are imported when the bar starts (the CLI's start-up stays fast)
+        self.progress: Any = None
+        self.task: Any = None
+        self.timer: Any = None
         self.shown = self.closed = False
 
     def start(self) -> None:

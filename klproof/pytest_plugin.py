@@ -153,6 +153,7 @@ class StepItem(pytest.Item):
         self.step = step  # its StepInfo: the parsed file lives only in the workers
 
     def runtest(self) -> None:
+        assert isinstance(self.parent, DerivationFile), "a step item is collected by its file"
         verdict = self.parent.verdict_for(self)
         self.user_properties.append(("klproof_status", verdict.status.value))
         self.user_properties.append(("klproof_method", verdict.method))

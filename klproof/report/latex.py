@@ -173,6 +173,7 @@ def _reads_back(tex: str, reader: ReadBack, expected) -> bool:
 def render_expression(text: str, expected, derivation: Derivation, reader: ReadBack, latex_source: bool) -> Rendered:
     """`text` (the author's) as LaTeX whose reading is `expected` (an expression, or a (lhs, rhs) pair)."""
     candidates: list[tuple[str | None, str, str]] = []
+    lhs: str | None
     if latex_source:
         cleaned = author_tex(reader.clean_latex(text))
         if cleaned is not None:
@@ -256,6 +257,7 @@ def export_chains(derivation: Derivation, report: Report, reader: ReadBack) -> t
 
 def _step_line(step: Step, derivation: Derivation, reader: ReadBack, verdict: Verdict | None) -> ExportLine:
     claim = step.claim
+    assert claim is not None, "an export refuses a file with an unreadable step (klproof.export)"
     where = f"{step.span.path}:{step.span.line}"
     rel = step.relation.latex
     if step.is_equation:
