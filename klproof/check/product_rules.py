@@ -124,6 +124,8 @@ def _summable(f: sp.Expr, j) -> bool:
     """A product of j^k (k <= MAX_DEGREE) and at most one r^(linear in j) or exp(linear in j)."""
     degree, ratios = 0, 0
     for factor in sp.Mul.make_args(f):
+        if factor == 1:
+            continue
         if factor == j:
             degree += 1
         elif isinstance(factor, sp.Pow) and factor.base == j and factor.exp.is_Integer and factor.exp > 0:

@@ -537,6 +537,9 @@ def _sum(t: _Translator, node: ast.Call):
 
 def _product(t: _Translator, node: ast.Call):
     name, lo, hi = t.index_range(node.args[1], "a product")
+    problem = B.product_bounds_problem(lo, hi)
+    if problem:
+        raise t.error(node.args[1], problem, "write the product over a symbolic bound, e.g. (d, 1, D)")
     with t.bind(name, B.range_domain({"integer": True}, lo, hi), f"the product over {name.id}") as var:
         return sp.Product(t.expr(node.args[0]), (var, lo, hi))
 

@@ -1265,6 +1265,9 @@ class _Parser:
     def product(self) -> sp.Expr:
         t = self.next()
         name, lo, hi = self.range_subscripts("\\prod")
+        problem = B.product_bounds_problem(lo, hi)
+        if problem:
+            raise self.error(problem, "write the product over a symbolic bound, e.g. \\prod_{d=1}^{D}", tok=t)
         if not self._vector_normal_ahead(name):  # any other factor: the product of its values over the range
             with self.bind(name, B.range_domain({"integer": True}, lo, hi), t, f"the product over {name}") as var:
                 outer, self.product_index = self.product_index, None
