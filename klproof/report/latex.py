@@ -104,6 +104,10 @@ class KlproofLatexPrinter(LatexPrinter):
         (j, a, b), = e.limits
         return f"\\sum_{{{self._print(j)}={self._print(a)}}}^{{{self._print(b)}}} {self._bracket_sum(e.function)}"
 
+    def _print_Product(self, e):
+        (j, a, b), = e.limits
+        return f"\\prod_{{{self._print(j)}={self._print(a)}}}^{{{self._print(b)}}} {self._bracket_sum(e.function)}"
+
     def _print_Integral(self, e):
         (x, lo, hi), = e.limits
         body = self._print(e.function)
