@@ -64,6 +64,15 @@ TRUE_STEPS = [
      "Leibniz, differentiation"),
     ("the total mass does not move", "Derivative(Integral(N(z, mu, sigma), z), mu) + mu", "mu",
      "Leibniz, normal density, Gaussian moments"),
+    ("VAE: d/dmu KL(N(mu, sigma^2) || N(0, 1)) = mu", "Derivative(KL(N(z, mu, sigma), N(z, 0, 1)), mu)", "mu",
+     "definition of KL, reparameterisation gradient, Gaussian moments"),
+    ("VAE: d/dsigma of the KL", "Derivative(KL(N(z, mu, sigma), N(z, 0, 1)), sigma)", "sigma - 1/sigma",
+     "definition of KL, reparameterisation gradient, Gaussian moments"),
+    ("the score of a normal in its scale", "Derivative(log(N(x, mu, sigma)), sigma)", "(x - mu)**2/sigma**3 - 1/sigma",
+     "normal density, differentiation"),
+    ("a Bernoulli mean's gradient", "Derivative(E(x**2 + 3*x, Bernoulli(x, p)), p)", "4", "definition of E, differentiation"),
+    ("the Bernoulli score-function identity", "Derivative(E(x, Bernoulli(x, p)), p)",
+     "E(x*Derivative(log(Bernoulli(x, p)), p), Bernoulli(x, p))", "definition of E, differentiation"),
     # binders: the derivative's variable against E's and a declaration
     ("a derivative by E's own variable", "E(Derivative(z**2, z), N(z, mu, sigma))", "2*mu",
      "differentiation, Gaussian moments"),
@@ -97,6 +106,8 @@ FALSE_STEPS = [
      "E(Derivative((mu + sigma**2*eps)**2, sigma), N(eps, 0, 1))", "reparameterisation gradient", True),
     ("Leibniz where the limits depend on mu", "Derivative(Integral(exp(-x*mu), (x, 0, mu)), mu)",
      "Integral(-x*exp(-x*mu), (x, 0, mu))", "Leibniz", True),
+    ("the KL's sigma-gradient with the wrong sign", "Derivative(KL(N(z, mu, sigma), N(z, 0, 1)), sigma)",
+     "sigma + 1/sigma", "definition of KL, reparameterisation gradient, Gaussian moments", True),
     ("the outer x confused with the integral's x", "Derivative(Integral(x**2*N(x, mu, 1), x), x)", "2*x",
      "differentiation, Gaussian moments", True),
     ("the point confused with the variable", "Derivative(mu**2, mu) + Derivative(x**2, x)", "2*mu + 2*mu",
@@ -106,7 +117,7 @@ FALSE_STEPS = [
 
 @pytest.mark.parametrize("case,start,expr,by", TRUE_STEPS, ids=[c[0] for c in TRUE_STEPS])
 def test_true_derivative_steps_are_proved(case, start, expr, by):
-    result = verdict(start, expr, by, numeric=False, symbols={"w": "positive"})
+    result = verdict(start, expr, by, numeric=False, symbols={"w": "positive", "p": "in (0, 1)"})
     assert result.status is Status.PROVED, (case, result.method, result.detail)
 
 
