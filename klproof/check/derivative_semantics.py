@@ -55,8 +55,10 @@ def compile_derivative(evaluator, e):
             return body({**env, t: v})
 
         was, trace.quadrature = trace.quadrature, False
-        g(x0)  # does the body need quadrature? (its value is memoised by the quadrature cache)
-        needs_quadrature, trace.quadrature = trace.quadrature, was or trace.quadrature
+        try:
+            g(x0)  # does the body need quadrature? (its value is memoised by the quadrature cache)
+        finally:
+            needs_quadrature, trace.quadrature = trace.quadrature, was or trace.quadrature
         if needs_quadrature:
             return _extrapolated(evaluator, g, x0, n, t)
         derivative = mpmath.diff(g, x0, n)
