@@ -204,6 +204,7 @@ def test_a_file_declaration_reaches_the_variable_only_where_the_neighbourhood_ke
     ("diff(mu**2, mu, mu)", "the order of a derivative must be a whole number"),
     ("grad(mu**2)", "grad() takes 2 or 3 arguments"),
     ("Derivative(mu**2, nu)", "unknown symbol 'nu'"),
+    ("Derivative(Derivative(Derivative(mu**2, (mu, 6)), (mu, 6)), mu)", "nested derivatives of total order above 12"),
 ])
 def test_derivatives_by_what_is_not_a_real_variable_are_refused(expr, message):
     error = read_error("grad.toml", derivation(expr, "0").encode())
@@ -245,6 +246,7 @@ def test_latex_derivatives_mean_what_the_expression_syntax_says(latex, meaning):
     (r"\nabla \mu^2", "\\nabla needs its variable as a subscript"),
     (r"\frac{d}{d\mu}", "the derivative has nothing to act on"),
     (r"\frac{\partial}{\partial \nu} \mu", "unknown variable 'nu'"),
+    (r"\frac{d^6}{d\mu^6} \frac{d^6}{d\mu^6} \nabla_\mu \mu^2", "nested derivatives of total order above 12"),
 ])
 def test_latex_derivatives_that_cannot_be_read_say_why(latex, message):
     with pytest.raises(ParseError) as info:

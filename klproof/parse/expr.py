@@ -636,7 +636,10 @@ def _derivative(t: _Translator, node: ast.Call):
         raise t.error(wrt, f"cannot differentiate with respect to '{wrt.id}': it is {what}",
                       f'differentiate with respect to a real variable, declared e.g. {wrt.id} = "real"')
     with t.bind(wrt, domain, f"the derivative with respect to {wrt.id}") as var:
-        return C.DerivativeAt(t.expr(node.args[0]), var, point, sp.Integer(order))
+        derivative = C.DerivativeAt(t.expr(node.args[0]), var, point, sp.Integer(order))
+    if D.total_order(derivative) > D.MAX_TOTAL_ORDER:
+        raise t.error(node, f"nested derivatives of total order above {D.MAX_TOTAL_ORDER}", "split the step into smaller steps")
+    return derivative
 
 
 def _finite_density(cls):

@@ -104,7 +104,14 @@ def fraction_derivative(p) -> sp.Expr:
             if p.i != close_numerator:
                 raise p.error("unexpected text in the numerator of a derivative", "write \\frac{\\partial f}{\\partial \\mu}")
             p.i = after
-    return C.DerivativeAt(body, var, point, sp.Integer(order))
+    return _bounded(p, C.DerivativeAt(body, var, point, sp.Integer(order)), t)
+
+
+def _bounded(p, derivative, tok):
+    if D.total_order(derivative) > D.MAX_TOTAL_ORDER:
+        raise p.error(f"nested derivatives of total order above {D.MAX_TOTAL_ORDER}",
+                      "split the step into smaller steps", tok=tok)
+    return derivative
 
 
 def nabla(p) -> sp.Expr:
@@ -123,4 +130,4 @@ def nabla(p) -> sp.Expr:
     point, domain = _point(p, name, name_tok)
     with p.bind(name, domain, t, f"the gradient with respect to {name}") as var:
         body = _operand(p)
-    return C.DerivativeAt(body, var, point, sp.Integer(1))
+    return _bounded(p, C.DerivativeAt(body, var, point, sp.Integer(1)), t)

@@ -29,6 +29,13 @@ from sympy.core.function import Function
 from klproof.vocabulary.binders import Binder
 
 MAX_ORDER = 6  # higher derivatives grow the expression (and the numeric stencil) fast
+MAX_TOTAL_ORDER = 12  # nested derivatives add up: the 72nd derivative of exp(x^2) would not end
+
+
+def total_order(expr: sp.Basic) -> int:
+    """The largest sum of orders along a chain of nested derivatives in expr."""
+    inner = max((total_order(a) for a in expr.args), default=0)
+    return inner + int(expr.args[3]) if isinstance(expr, DerivativeAt) else inner
 
 # The assumptions that describe an open set: a derivative's variable keeps these of its point.
 _OPEN = ("real", "positive", "negative", "nonzero")
