@@ -66,7 +66,8 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
                         "computes holds wherever the expression is defined",
                         "the variable ranges over an open set around the point: real, or positive, negative, "
                         "nonzero as the point is declared (never an integer)"),
-    "leibniz": ("the limits of the integral or sum do not depend on the variable of differentiation",
+    "leibniz": ("the limits of the integral or sum do not depend on the variable of differentiation, and a sum "
+                "is finite",
                 "dominated convergence: over the real line each term of the integrand is c(θ) x^k exp(Q(x, θ)) "
                 "times sines and cosines of polynomials in x, Q quadratic in x with a provably negative x² "
                 "coefficient, every θ-coefficient smooth near the point; over finite limits the integrand is "
