@@ -664,6 +664,8 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "log": (_unary(sp.log), (1,)),
     "ln": (_unary(sp.log), (1,)),
     "sqrt": (_unary(sp.sqrt), (1,)),
+    "sin": (_unary(sp.sin), (1,)),
+    "cos": (_unary(sp.cos), (1,)),
     "Abs": (_unary(sp.Abs), (1,)),
     "abs": (_unary(sp.Abs), (1,)),
     "N": (_normal, (3,)),
@@ -685,7 +687,7 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
 
 BUILTIN_USAGE = {
     "exp": "exp(x)", "log": "log(x), the natural logarithm", "ln": "ln(x), same as log(x)",
-    "sqrt": "sqrt(x)", "Abs": "Abs(x)", "abs": "abs(x)",
+    "sqrt": "sqrt(x)", "Abs": "Abs(x)", "abs": "abs(x)", "sin": "sin(x), x in radians", "cos": "cos(x), x in radians",
     "N": "N(x, mu, sigma): the normal density in x, sigma the standard deviation",
     "NormalDiag": "NormalDiag(z, mu[j], sigma[j], (j, 1, J)): a diagonal Gaussian",
     "E": "E(f, density), e.g. E(log(P(X|z)), Q(z|X)) or E(x**2, N(x, mu, sigma))",
