@@ -211,6 +211,8 @@ def test_a_file_declaration_reaches_the_variable_only_where_the_neighbourhood_ke
     ("grad(mu**2)", "grad() takes 2 or 3 arguments"),
     ("Derivative(mu**2, nu)", "unknown symbol 'nu'"),
     ("Derivative(Derivative(Derivative(mu**2, (mu, 6)), (mu, 6)), mu)", "nested derivatives of total order above 12"),
+    # d eps/dz where the text defines eps = (z - mu)/sigma: the symbols are independent, so this would be 0
+    ("Derivative(eps, z)", "'eps' is an independent symbol, so its derivative with respect to 'z' would be 0"),
 ])
 def test_derivatives_by_what_is_not_a_real_variable_are_refused(expr, message):
     error = read_error("grad.toml", derivation(expr, "0").encode())
@@ -254,6 +256,7 @@ def test_latex_derivatives_mean_what_the_expression_syntax_says(latex, meaning):
     (r"\frac{d}{d\mu}", "the derivative has nothing to act on"),
     (r"\frac{\partial}{\partial \nu} \mu", "unknown variable 'nu'"),
     (r"\frac{d^6}{d\mu^6} \frac{d^6}{d\mu^6} \nabla_\mu \mu^2", "nested derivatives of total order above 12"),
+    (r"\frac{d\epsilon}{dz}", "'eps' is an independent symbol, so its derivative with respect to 'z' would be 0"),
 ])
 def test_latex_derivatives_that_cannot_be_read_say_why(latex, message):
     with pytest.raises(ParseError) as info:

@@ -637,6 +637,9 @@ def _derivative(t: _Translator, node: ast.Call):
                       f'differentiate with respect to a real variable, declared e.g. {wrt.id} = "real"')
     with t.bind(wrt, domain, f"the derivative with respect to {wrt.id}") as var:
         derivative = C.DerivativeAt(t.expr(node.args[0]), var, point, sp.Integer(order))
+    implicit = D.implicit_dependence(derivative.body, var)
+    if implicit:
+        raise t.error(node, implicit, "e.g. Derivative((z - mu)/sigma, z) instead of Derivative(eps, z)")
     if D.total_order(derivative) > D.MAX_TOTAL_ORDER:
         raise t.error(node, f"nested derivatives of total order above {D.MAX_TOTAL_ORDER}", "split the step into smaller steps")
     return derivative

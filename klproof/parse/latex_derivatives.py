@@ -108,6 +108,9 @@ def fraction_derivative(p) -> sp.Expr:
 
 
 def _bounded(p, derivative, tok):
+    implicit = D.implicit_dependence(derivative.body, derivative.variable)
+    if implicit:
+        raise p.error(implicit, "e.g. \\frac{d}{dz} \\frac{z - \\mu}{\\sigma} instead of \\frac{d\\epsilon}{dz}", tok=tok)
     if D.total_order(derivative) > D.MAX_TOTAL_ORDER:
         raise p.error(f"nested derivatives of total order above {D.MAX_TOTAL_ORDER}",
                       "split the step into smaller steps", tok=tok)

@@ -32,6 +32,16 @@ MAX_ORDER = 6  # higher derivatives grow the expression (and the numeric stencil
 MAX_TOTAL_ORDER = 12  # nested derivatives add up: the 72nd derivative of exp(x^2) would not end
 
 
+def implicit_dependence(body: sp.Expr, var: sp.Symbol) -> str | None:
+    """Why d body/d var reads as an implicit function (d epsilon/dz with epsilon = (z - mu)/sigma in the text),
+    or None. klproof's symbols are independent variables, so that derivative would be 0: a reader refuses it
+    rather than refute what the author means."""
+    if isinstance(body, sp.Symbol) and body != var:
+        return (f"'{body.name}' is an independent symbol, so its derivative with respect to '{var.name}' would be 0; "
+                f"if '{body.name}' stands for an expression in '{var.name}', differentiate that expression")
+    return None
+
+
 def total_order(expr: sp.Basic) -> int:
     """The largest sum of orders along a chain of nested derivatives in expr."""
     inner = max((total_order(a) for a in expr.args), default=0)
