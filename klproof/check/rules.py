@@ -13,6 +13,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.check import gaussian_rules as G
 from klproof.vocabulary.binders import subst
 
 MAX_DEFINITION_DEPTH = 20
@@ -243,6 +244,9 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("kl_product", kl_product, (C.KL,)),
     ("kl_definition", kl_definition, (C.KL,)),
     ("expectation", expectation, (C.Expectation,)),
+    ("gaussian_convolution", G.gaussian_convolution, (C.Normal,)),
+    ("normal_product", G.normal_product, (C.Normal,)),
+    ("gaussian_conditioning", G.gaussian_conditioning, (C.Normal,)),
     ("normal_density", normal_density, (C.Normal,)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
@@ -250,4 +254,5 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("sum_linearity", sum_linearity, (sp.Sum,)),
     ("linearity", linearity, (C.LatentSum,)),
     ("normalization", normalization, (C.LatentSum,)),
+    ("closed_forms", G.closed_forms, (sp.exp, sp.Pow)),
 )

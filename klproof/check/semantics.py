@@ -502,6 +502,14 @@ class Evaluator:
             centre = self._peak(n.args[0], x, env) or (self._decay(n.args[0], x, env, anchor) if anchor else None)
             if centre is not None:
                 centres.append(centre)
+        # A product of densities in x (N(x; m, s) N(y; c x, t), a linear-Gaussian chain) has its mass where the
+        # exponents' sum peaks, which can lie far from every single density's centre.
+        exponents = [-(n.args[0] - n.args[1]) ** 2 / (2 * n.args[2] ** 2) for n in f.atoms(C.Normal) if n.has(x)]
+        exponents += [n.args[0] for n in f.atoms(sp.exp) if n.has(x)]
+        if len(exponents) > 1:
+            joint = self._peak(sp.expand(sp.Add(*exponents)), x, env)
+            if joint is not None:
+                centres.append(joint)
         centres = [(m, s) for m, s in centres if s > 0]
         if not centres:
             self.trace.unlocated = True
