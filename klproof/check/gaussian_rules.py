@@ -15,6 +15,8 @@ atoms. log is injective on the positive reals, so equal logs mean equal parts.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from klproof import vocabulary as C
@@ -22,11 +24,21 @@ from klproof.vocabulary import domains
 
 MAX_TERMS = 40  # terms with a transcendental part compared pairwise: beyond this, left alone
 MAX_FACTORED = 10**12  # integers up to this are split into primes (log 6 = log 2 + log 3)
-_UNEVALUATED = (sp.Integral, sp.Sum, sp.Product, C.Expectation, C.KL, C.LatentSum, C.Normal, C.NormalDiag, C.Prob)
+_BINDERS = (sp.Integral, sp.Sum, sp.Product, C.Expectation, C.KL, C.LatentSum, C.NormalDiag)
+_UNEVALUATED = (*_BINDERS, C.Normal, C.Prob)
 
 
+@lru_cache(maxsize=4096)
 def positive(e: sp.Expr) -> bool:
     """e > 0 by SymPy's assumptions or on the declared intervals (1 - a for a in (0, 1))."""
+    if e.is_Number:
+        return bool(e.is_positive)
+    if isinstance(e, sp.exp):
+        return is_real(e.args[0])
+    if isinstance(e, sp.Pow) and e.exp.is_real and positive(e.base):
+        return True
+    if isinstance(e, sp.Mul):
+        return all(positive(f) for f in e.args) or domains.sign(e) == 1
     return domains.sign(e) == 1
 
 
@@ -43,10 +55,13 @@ def _log_of_number(n: sp.Rational) -> sp.Expr:
 
 
 def _log_atom(base: sp.Expr) -> sp.Expr:
-    """log of a positive sum, as an atom; the sum factored so that 2A + 2B and 2(A + B) meet."""
+    """log of a positive sum: its factors' logs, each factor's sign proved and made positive
+    (-2 s^2 (b - 1) A = 2 s^2 (1 - b) A for b in (0, 1)), so that 2A + 2B and 2(A + B) meet."""
     factored = sp.factor(base)
-    if factored != base and isinstance(factored, sp.Mul) and all(positive(f) for f in factored.args):
-        return sp.Add(*[log_form(f) for f in factored.args])
+    if factored != base and isinstance(factored, sp.Mul):
+        signs = [domains.sign(f) for f in factored.args]
+        if None not in signs and sp.prod(signs) == 1:
+            return sp.Add(*[log_form(sp.expand(f * s)) for f, s in zip(factored.args, signs, strict=True)])
     return sp.log(sp.expand(base))
 
 
@@ -69,7 +84,7 @@ def log_form(p: sp.Expr) -> sp.Expr:
         raise _NotPositive
     if isinstance(p, sp.exp):
         exponent = p.args[0]
-        if not exponent.is_real:
+        if not is_real(exponent):
             raise _NotPositive
         return _exponent(exponent)
     if isinstance(p, sp.Pow):
@@ -100,56 +115,119 @@ def _exponent(a: sp.Expr) -> sp.Expr:
     return a.replace(lambda n: isinstance(n, sp.log), split)
 
 
-def _same(a: sp.Expr, b: sp.Expr) -> bool:
+def _ratio(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
+    """exp(a - b) when a - b is a constant made of logs of integers (log 2 - log 3: 2/3), else None."""
     difference = sp.together(sp.expand(a - b))
-    return difference == 0 or sp.expand(sp.numer(difference)) == 0
+    if sp.expand(sp.numer(difference)) == 0:
+        return sp.Integer(1)
+    difference = sp.cancel(difference)  # log 2 (1 - b)/(1 - b): a constant once the common factors cancel
+    if difference.free_symbols:
+        return None
+    ratio = sp.Integer(1)
+    for atom, k in sp.expand(difference).as_coefficients_dict().items():
+        if not (isinstance(atom, sp.log) and atom.args[0].is_Integer and atom.args[0] > 0 and k.is_Rational):
+            return None
+        ratio *= atom.args[0] ** k
+    return ratio
 
 
-def _split(term: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr | None]:
-    """term = coefficient * rest * positive, `positive` the product of its transcendental positive factors."""
+def _fraction(term: sp.Expr) -> sp.Expr:
+    """expand writes exp(-u)/(a + b) as 1/(a exp(u) + b exp(u)): the denominator's common factors taken out."""
+    numerator, denominator = sp.fraction(term)
+    if not denominator.has(sp.exp):
+        return term
+    return numerator * sp.Mul(*[f**-1 for f in sp.Mul.make_args(sp.factor_terms(denominator))])
+
+
+def _split(term: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """term = coefficient * rest * positive: `positive` the product of its provably positive factors."""
     coeff, body = term.as_coeff_Mul()
     pos: list[sp.Expr] = []
     rest: list[sp.Expr] = []
     for f in sp.Mul.make_args(body):
-        transcendental = isinstance(f, sp.exp) or (isinstance(f, sp.Pow) and not f.exp.is_Integer) \
-            or f.is_Symbol or f is sp.pi
-        (pos if transcendental and positive(f) else rest).append(f)
-    if not any(isinstance(f, (sp.exp, sp.Pow)) for f in pos):
-        return coeff, body, None
+        base, k = f.as_base_exp()
+        if positive(f):
+            pos.append(f)
+        elif isinstance(base, sp.Add) and k.is_Integer and domains.sign(base) == -1:
+            pos.append(sp.expand(-base) ** k)  # a negative sum's sign goes to the coefficient
+            coeff = -coeff if k.is_odd else coeff
+        else:
+            rest.append(f)
     return coeff, sp.Mul(*rest), sp.Mul(*pos)
+
+
+def _transcendental(e: sp.Expr) -> bool:
+    return e.has(sp.exp) or any(not p.exp.is_Integer for p in e.atoms(sp.Pow))
+
+
+def split_roots(e: sp.Expr) -> sp.Expr:
+    """(a b)^k = a^k b^k for a, b > 0 (on the declared intervals too), so sqrt(a b) meets sqrt(a) sqrt(b)."""
+    def split(n: sp.Pow) -> sp.Expr:
+        factors = sp.Mul.make_args(n.base)
+        if len(factors) > 1 and n.exp.is_real and all(positive(f) for f in factors):
+            return sp.Mul(*[f**n.exp for f in factors])
+        return n
+    return e.replace(lambda n: isinstance(n, sp.Pow) and isinstance(n.base, sp.Mul) and not n.exp.is_Integer, split)
 
 
 def closed_forms(e: sp.Expr) -> sp.Expr:
     """Terms c1 R P1 + c2 R P2 with P1 = P2 proved through their logs, merged into (c1 + c2) R P1."""
-    if not isinstance(e, sp.Add):
+    if not isinstance(e, sp.Add) or not _transcendental(e):
         return e
     kept: list[sp.Expr] = []
-    groups: list[tuple[sp.Expr, sp.Expr, sp.Expr, sp.Expr]] = []  # (rest, positive, its log, total coefficient)
-    candidates = 0
+    groups: dict[sp.Expr, list[list]] = {}  # rest -> [positive part, its log, total coefficient]
     for term in e.args:
-        if term.has(*_UNEVALUATED):
+        if term.has(*_UNEVALUATED) or len(groups) > MAX_TERMS:
             kept.append(term)
             continue
-        coeff, rest, part = _split(term)
-        if part is None:
-            kept.append(term)
-            continue
-        candidates += 1
-        if candidates > MAX_TERMS:
-            return e
+        coeff, rest, part = _split(_fraction(sp.expand(split_roots(term))))
         try:
             logged = log_form(part)
         except _NotPositive:
             kept.append(term)
             continue
-        for k, (r, p, lg, c) in enumerate(groups):
-            if _same(r, rest) and _same(lg, logged):
-                groups[k] = (r, p, lg, c + coeff)
+        for entry in groups.setdefault(rest, []):
+            ratio = sp.Integer(1) if entry[1] == logged else _ratio(logged, entry[1])
+            if ratio is not None:  # this term's part is `ratio` times the entry's
+                entry[2] += coeff * ratio
                 break
         else:
-            groups.append((rest, part, logged, coeff))
-    merged = sp.Add(*kept, *[c * r * p for r, p, _, c in groups])
-    return merged if len(groups) + len(kept) < len(e.args) else e
+            groups[rest].append([part, logged, coeff])
+    entries = [(rest, part, c) for rest, found in groups.items() for part, _, c in found]
+    if len(entries) + len(kept) == len(e.args):
+        return e
+    return sp.Add(*kept, *[c * rest * part for rest, part, c in entries])
+
+
+def _tidy(e: sp.Expr) -> sp.Expr:
+    """One written form per rational function of the same atoms (roots of positive products split first)."""
+    return sp.cancel(sp.together(sp.expand(split_roots(e))))
+
+
+def log_normal(e: sp.Expr) -> sp.Expr:
+    """log N(x; m, s) = -(x - m)^2/(2 s^2) - log s - log(2 pi)/2 for real x, m and positive s (declared intervals
+    included: SymPy alone cannot split the log when m holds sqrt(1 - a) for a in (0, 1))."""
+    def expand(n: sp.log) -> sp.Expr:
+        x, m, s = n.args[0].args
+        if not (_real(x, m) and positive(s)):
+            return n
+        try:
+            log_s = log_form(s)
+        except _NotPositive:
+            log_s = sp.log(s)
+        return -(x - m) ** 2 / (2 * s**2) - log_s - (sp.log(2) + sp.log(sp.pi)) / 2
+    return e.replace(lambda n: isinstance(n, sp.log) and isinstance(n.args[0], C.Normal), expand)
+
+
+def normal_arguments(e: sp.Expr) -> sp.Expr:
+    """N(x; m, s) with m in one canonical form and s as sqrt of its square's canonical form (s provably positive),
+    so that densities written differently but equal in their arguments are the same object."""
+    def tidy(n: C.Normal) -> sp.Expr:
+        x, m, s = n.args
+        if n.has(*_BINDERS) or not positive(s):
+            return n
+        return C.Normal(x if x.is_Symbol else _tidy(x), _tidy(m), sp.sqrt(_tidy(s**2)))
+    return e.replace(lambda n: isinstance(n, C.Normal), tidy)
 
 
 # -- products and convolutions of normal densities ---------------------------------------------
@@ -158,8 +236,29 @@ def _scale_ok(*scales: sp.Expr) -> bool:
     return all(positive(s) for s in scales)
 
 
+def is_real(e: sp.Expr, depth: int = 0) -> bool:
+    """Provably real: by SymPy's assumptions, or built by +, * and powers from real parts and bases positive on
+    the declared intervals ((x - b sqrt(1 - a))/sqrt(a) for real x, b and a in (0, 1))."""
+    if e.is_real:
+        return True
+    if depth > 20 or e.is_Atom:
+        return False
+    if isinstance(e, (sp.Add, sp.Mul)):
+        return all(is_real(a, depth + 1) for a in e.args)
+    if isinstance(e, sp.Pow):
+        base, k = e.args
+        if k.is_real and positive(base):
+            return True
+        return bool(k.is_Integer and is_real(base, depth + 1) and (k >= 0 or domains.sign(base) is not None))
+    if isinstance(e, sp.exp):
+        return is_real(e.args[0], depth + 1)
+    if isinstance(e, sp.log):
+        return positive(e.args[0])
+    return False
+
+
 def _real(*values: sp.Expr) -> bool:
-    return all(v.is_real for v in values)
+    return all(is_real(v) for v in values)
 
 
 def normal_product(e: sp.Expr) -> sp.Expr:

@@ -164,11 +164,15 @@ def _gaussian(n: sp.Integral) -> sp.Expr | None:
         if coeff == 0:
             continue
         exponent, rest = sp.Integer(0), sp.Integer(1)
-        for factor in sp.Mul.make_args(sp.powsimp(dep, combine="exp")):
-            if isinstance(factor, sp.exp):
-                exponent += factor.args[0]
-            else:
-                rest *= factor
+        # expand writes exp(-u)/(a + b) as 1/(a exp(u) + b exp(u)): the exponentials of the denominator are
+        # its common factor (factor_terms), and count with their sign
+        numerator, denominator = sp.fraction(dep)
+        for part, sign in ((numerator, 1), (sp.factor_terms(denominator), -1)):
+            for factor in sp.Mul.make_args(sp.powsimp(part, combine="exp")):
+                if isinstance(factor, sp.exp):
+                    exponent += sign * factor.args[0]
+                else:
+                    rest *= factor**sign
         if exponent == 0 or not rest.is_polynomial(x):
             return None  # no Gaussian factor: the integral over the real line does not converge
         try:
@@ -247,6 +251,8 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("gaussian_convolution", G.gaussian_convolution, (C.Normal,)),
     ("normal_product", G.normal_product, (C.Normal,)),
     ("gaussian_conditioning", G.gaussian_conditioning, (C.Normal,)),
+    ("closed_forms", G.normal_arguments, (C.Normal,)),
+    ("normal_density", G.log_normal, (C.Normal,)),
     ("normal_density", normal_density, (C.Normal,)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
