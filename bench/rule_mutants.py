@@ -219,6 +219,16 @@ def _gaussian_conditioning(e):  # the posterior scale s t, not s t / r
     return e.replace(lambda n: isinstance(n, sp.Mul) and sum(isinstance(f, C.Normal) for f in n.args) >= 2, rewrite)
 
 
+def _multiple_integrals(e):  # a factor moved into the inner integral but also left outside it
+    def merge(n):
+        inner = [f for f in sp.Mul.make_args(n.function) if isinstance(f, sp.Integral)]
+        if len(inner) != 1:
+            return n
+        outside = n.function / inner[0]
+        return sp.Integral(outside**2 * inner[0].function, *inner[0].limits, *n.limits)
+    return e.replace(lambda n: isinstance(n, sp.Integral) and isinstance(n.function, sp.Mul), merge)
+
+
 @dataclass(frozen=True)
 class Mutant:
     rule: str
@@ -251,6 +261,9 @@ MUTANTS = (
                                               "linearity of sums"),)),
     Mutant("linearity", _linearity, (("Sum(a + P(z), z)", "a + 1", "linearity, density sums to 1"),)),
     Mutant("normalization", _normalization, (("Sum(Q(X|z), z)", "1", "density sums to 1"),)),
+    Mutant("multiple_integrals", _multiple_integrals, (
+        ("Integral(u*Integral(N(v, 0, 1), v), (u, 0, 1))", "Integral(u**2, (u, 0, 1))",
+         "double integral, Gaussian moments"),)),
     Mutant("closed_forms", _closed_forms, (("sqrt(2)*exp(x)*exp(y)", "exp(x + y)", "combine exponentials"),)),
     Mutant("normal_product", _normal_product, (
         ("N(x, a, sigma)*N(x, b, 2*sigma)", "N(a, b, sqrt(5)*sigma)*N(x, (a + 4*b)/5, 2*sigma/sqrt(5))",

@@ -53,6 +53,15 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
                      "the logs are compared as rational functions of their log atoms: a common factor cancels at "
                      "generic points, as in algebra"),
     "normal_product": ("s and t are provably positive; x, a and b are provably real",),
+    "multiple_integrals": ("a factor moved into an inner integral does not depend on its variables and holds no "
+                           "integral or sum",
+                           "the order is changed only over a box: every limit's bounds are free of the integration "
+                           "variables (a region such as v > u is left as written)",
+                           "and only where the integrand is provably nonnegative (Tonelli), or Gaussian-dominated: a "
+                           "polynomial times exp(q), q a quadratic form whose Hessian is provably negative definite "
+                           "(Fubini); otherwise the order stays as written",
+                           "multiple integrals are not sampled (quadrature in two or more dimensions is too slow): "
+                           "such a step is proved or stays unknown, never refuted"),
     "gaussian_convolution": ("the integral is over the whole real line in x; s and t are provably positive",
                              "the mean of the second density is c x + d with c and d real and free of x; "
                              "m, s, t and y are free of x and real"),
@@ -111,6 +120,13 @@ _RULES: tuple[RuleInfo, ...] = (
              "sqrt(2 pi s^2) = sqrt(2 pi) s: positive terms compared through their logs",
              ("compare logs", "combine exponentials", "combine exponents", "exponent rules", "closed form",
               "gaussian closed form")),
+    RuleInfo("multiple_integrals", "multiple integrals (Fubini)", "c(u) times the integral over v of f, integrated "
+             "over u, is the double integral of c(u) f (c free of v); the order of integration over a box can be "
+             "swapped where the integrand is nonnegative (Tonelli) or Gaussian-dominated (Fubini)",
+             ("fubini", "tonelli", "fubini's theorem", "swap the order of integration", "change the order of integration",
+              "exchange the order of integration", "order of integration", "factor out of the inner integral",
+              "pull out of the inner integral", "iterated integral", "multiple integral", "double integral",
+              "nested integrals")),
     RuleInfo("normal_product", "product of normal densities", "N(x; a, s) N(x; b, t) = N(a; b, sqrt(s^2 + t^2)) "
              "N(x; m, v), m = (a t^2 + b s^2)/(s^2 + t^2), v = s t / sqrt(s^2 + t^2)",
              ("completing the square", "complete the square", "product of normals", "product of gaussians",

@@ -362,3 +362,82 @@ def gaussian_conditioning(e: sp.Expr) -> sp.Expr:
     return e.replace(lambda n: isinstance(n, sp.Mul) and sum(isinstance(f, C.Normal) for f in n.args) >= 2, rewrite)
 
 
+
+
+# -- multiple integrals ------------------------------------------------------------------------
+
+def _constant_limits(n: sp.Integral) -> bool:
+    """Every limit's bounds are free of every integration variable: the region is a box."""
+    variables = {limit[0] for limit in n.limits}
+    return all(len(limit) == 3 and not ({*limit[1].free_symbols, *limit[2].free_symbols} & variables)
+               for limit in n.limits)
+
+
+def _nonnegative(f: sp.Expr) -> bool:
+    """f >= 0: a product of normal densities, exponentials, even powers of real terms and positive factors."""
+    for factor in sp.Mul.make_args(f):
+        base, k = factor.as_base_exp()
+        if isinstance(factor, C.Normal):
+            if not (_real(*factor.args[:2]) and positive(factor.args[2])):
+                return False
+        elif not (positive(factor) or (k.is_Integer and k.is_even and is_real(base))):
+            return False
+    return True
+
+
+def gaussian_dominated(f: sp.Expr, variables: list) -> bool:
+    """|f| <= polynomial * exp(-q) with q a positive definite quadratic form in `variables` (the normal
+    densities written out): f is absolutely integrable over R^n, so Fubini's theorem applies."""
+    if f.has(*_BINDERS):
+        return False
+    written = f.replace(lambda n: isinstance(n, C.Normal), lambda n: n.formula())
+    if isinstance(written, sp.Add):
+        return False
+    exponent, rest = sp.Integer(0), sp.Integer(1)
+    for factor in sp.Mul.make_args(sp.powsimp(written, combine="exp")):
+        if isinstance(factor, sp.exp):
+            exponent += factor.args[0]
+        else:
+            rest *= factor
+    if exponent == 0 or not all(rest.is_polynomial(v) for v in variables) or not is_real(exponent):
+        return False
+    try:
+        poly = sp.Poly(sp.expand(exponent), *variables)
+    except sp.PolynomialError:
+        return False
+    if poly.total_degree() != 2:
+        return False
+    hessian = sp.hessian(poly.as_expr(), variables)
+    # -hessian positive definite: every leading principal minor of it positive (Sylvester's criterion)
+    return all(positive(sp.factor((-hessian[:k, :k]).det())) for k in range(1, len(variables) + 1))
+
+
+def fubini(e: sp.Expr) -> sp.Expr:
+    """The order of a multiple integral over a box, put in one canonical order (by the variables' names),
+    where the integrand is nonnegative (Tonelli) or Gaussian-dominated (Fubini); otherwise left as written."""
+    def reorder(n: sp.Integral) -> sp.Expr:
+        limits = sorted(n.limits, key=lambda limit: (limit[0].name, sp.default_sort_key(limit[1:])))
+        if list(limits) == list(n.limits) or not _constant_limits(n):
+            return n
+        variables = [limit[0] for limit in n.limits]
+        if not (_nonnegative(n.function) or gaussian_dominated(n.function, variables)):
+            return n
+        return sp.Integral(n.function, *limits)
+    return e.replace(lambda n: isinstance(n, sp.Integral) and len(n.limits) > 1, reorder)
+
+
+def nested_integrals(e: sp.Expr) -> sp.Expr:
+    """A factor free of the inner variables moves into the inner integral: c(u) * (integral over v of f) under
+    the integral over u is the double integral of c(u) f; an iterated integral is then written one way."""
+    def merge(n: sp.Integral) -> sp.Expr:
+        factors = sp.Mul.make_args(n.function)
+        inner = [f for f in factors if isinstance(f, sp.Integral)]
+        if len(inner) != 1:
+            return n
+        (integral,) = inner
+        outside = sp.Mul(*[f for f in factors if f is not integral])
+        inner_variables = {limit[0] for limit in integral.limits}
+        if outside.has(*_BINDERS) or outside.free_symbols & inner_variables:
+            return n
+        return sp.Integral(outside * integral.function, *integral.limits, *n.limits)
+    return e.replace(lambda n: isinstance(n, sp.Integral) and isinstance(n.function, sp.Mul), merge)

@@ -248,6 +248,8 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("kl_product", kl_product, (C.KL,)),
     ("kl_definition", kl_definition, (C.KL,)),
     ("expectation", expectation, (C.Expectation,)),
+    ("multiple_integrals", G.nested_integrals, (sp.Integral,)),
+    ("multiple_integrals", G.fubini, (sp.Integral,)),
     ("gaussian_convolution", G.gaussian_convolution, (C.Normal,)),
     ("normal_product", G.normal_product, (C.Normal,)),
     ("gaussian_conditioning", G.gaussian_conditioning, (C.Normal,)),
