@@ -84,7 +84,7 @@ TRUE_ROWS = [
     ("sqrt(1/(s1**2 + s2**2))*exp(-(x - a)**2/(2*(s1**2 + s2**2)))",
      "exp(-x**2/(2*s1**2 + 2*s2**2))*exp(x*a/(s1**2 + s2**2))*exp(-a**2/(2*(s1**2 + s2**2)))/sqrt(s1**2 + s2**2)",
      "Gaussian closed forms"),
-    ("sqrt(alpha*(1 - alpha))*exp(log(1 - alpha)/2)", "sqrt(alpha)*(1 - alpha)", "closed form"),
+    ("sqrt(alpha*(1 - alpha))*exp(log(1 - alpha)/2)", "sqrt(alpha)*(1 - alpha)", "Gaussian closed forms"),
     # completing the square
     ("N(x, a, s)*N(x, b, t)",
      "N(a, b, sqrt(s**2 + t**2))*N(x, (a*t**2 + b*s**2)/(s**2 + t**2), s*t/sqrt(s**2 + t**2))", "completing the square"),
@@ -186,7 +186,7 @@ def test_false_near_miss_is_refuted_with_a_witness(start, step, by):
     ("Integral(N(x1, a, s)*N(y, x1, t), (x1, 0, oo))", "N(y, a, sqrt(s**2 + t**2))"),
 ])
 def test_a_rule_whose_side_condition_fails_proves_nothing(start, step):
-    found = verdict(start, step, "convolution, completing the square, closed form", timeout=60.0)
+    found = verdict(start, step, "convolution, completing the square, Gaussian closed forms", timeout=60.0)
     assert found.status is not Status.PROVED, (found.method, found.detail)
 
 
