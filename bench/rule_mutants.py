@@ -229,6 +229,21 @@ def _multiple_integrals(e):  # a factor moved into the inner integral but also l
     return e.replace(lambda n: isinstance(n, sp.Integral) and isinstance(n.function, sp.Mul), merge)
 
 
+def _last_factor(e):  # the last factor absorbed without proving that the range is not empty (b >= a - 1)
+    def absorb(n):
+        parts = list(sp.Mul.make_args(n))
+        for k, part in enumerate(parts):
+            if isinstance(part, sp.Product):
+                j, a, b = part.limits[0]
+                following = subst(part.function, {j: b + 1})
+                others = parts[:k] + parts[k + 1:]
+                if following in others:
+                    others.remove(following)
+                    return sp.Mul(*others, sp.Product(part.function, (j, a, b + 1)))
+        return n
+    return e.replace(lambda n: isinstance(n, sp.Mul) and n.has(sp.Product), absorb)
+
+
 @dataclass(frozen=True)
 class Mutant:
     rule: str
@@ -261,6 +276,8 @@ MUTANTS = (
                                               "linearity of sums"),)),
     Mutant("linearity", _linearity, (("Sum(a + P(z), z)", "a + 1", "linearity, density sums to 1"),)),
     Mutant("normalization", _normalization, (("Sum(Q(X|z), z)", "1", "density sums to 1"),)),
+    Mutant("last_factor", _last_factor, (
+        ("Product(s[J], (J, 1, j))", "s[j]*Product(s[J], (J, 1, j - 1))", "induction step"),)),
     Mutant("multiple_integrals", _multiple_integrals, (
         ("Integral(u*Integral(N(v, 0, 1), v), (u, 0, 1))", "Integral(u**2, (u, 0, 1))",
          "double integral, Gaussian moments"),)),

@@ -64,6 +64,8 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
                      "the logs are compared as rational functions of their log atoms: a common factor cancels at "
                      "generic points, as in algebra"),
     "normal_product": ("s and t are provably positive; x, a and b are provably real",),
+    "last_factor": ("b >= a - 1 is provable (b = a - 1: the empty product is 1, the empty sum 0)",
+                    "the factor (term) is the product's (sum's) own f at j = b + 1, written the same way"),
     "multiple_integrals": ("a factor moved into an inner integral does not depend on its variables and holds no "
                            "integral or sum",
                            "the order is changed only over a box: every limit's bounds are free of the integration "
@@ -139,6 +141,10 @@ _RULES: tuple[RuleInfo, ...] = (
     RuleInfo("closed_forms", "Gaussian closed forms", "exp(a) exp(b) = exp(a + b), sqrt(1/A) = 1/sqrt(A), "
              "sqrt(2 pi s^2) = sqrt(2 pi) s: positive terms compared through their logs",
              ("compare logs", "combine exponentials", "combine exponents", "exponent rules", "gaussian closed form")),
+    RuleInfo("last_factor", "the last factor of a product", "f(b + 1) prod_{j=a}^{b} f(j) = prod_{j=a}^{b+1} f(j), "
+             "likewise f(b + 1) + sum_{j=a}^{b} f(j): the induction step from t - 1 to t",
+             ("induction step", "last factor", "last term", "peel off the last factor", "peel off the last term",
+              "recursion", "recursive definition", "from t - 1 to t")),
     RuleInfo("multiple_integrals", "multiple integrals (Fubini)", "c(u) times the integral over v of f, integrated "
              "over u, is the double integral of c(u) f (c free of v); the order of integration over a box can be "
              "swapped where the integrand is nonnegative (Tonelli) or Gaussian-dominated (Fubini)",

@@ -213,3 +213,88 @@ def test_the_sampler_finds_the_mass_of_a_product_of_distant_densities():
     found = verdict("Integral(N(x1, sqrt(alpha_1)*x0, sqrt(1 - alpha_1))*N(x2, sqrt(alpha_2)*x1, sqrt(1 - alpha_2)), x1)",
                     "N(x2, sqrt(alpha_1*alpha_2)*x0, sqrt(1 - alpha_1*alpha_2))", "algebra", timeout=60.0)
     assert found.status in (Status.NUMERIC, Status.PROVED), (found.status, found.detail, found.witness)
+
+
+# -- multiple integrals: nesting, Fubini, factors in and out of inner integrals -----------------
+
+MULTIPLE_TRUE = [
+    ("Integral(Integral(N(u, 0, 1)*N(v, u, 1)*v**2, v), u)", "Integral(Integral(N(u, 0, 1)*N(v, u, 1)*v**2, u), v)",
+     "Fubini"),
+    ("Integral(Integral(N(u, 0, 1)*N(v, u, 1)*v**2, v), u)", "2", "Gaussian moments"),
+    ("Integral(N(u, 0, 1)*N(v, u, 1), v, u)", "1", "Gaussian moments"),
+    ("Integral(N(u, 0, 1)*N(v, u, 1), v, u)", "Integral(Integral(N(u, 0, 1)*N(v, u, 1), v), u)", "algebra"),
+    ("Integral(Integral(N(u, 0, 1)*N(v, u, 1)*u, v), u)", "Integral(N(u, 0, 1)*u*Integral(N(v, u, 1), v), u)",
+     "factor out of the inner integral"),
+    # the tail integral of a nonnegative integrand over a box: Tonelli
+    ("Integral(Integral(exp(-u**2 - v**2)*u**2, (v, 0, 1)), (u, 0, 1))",
+     "Integral(Integral(exp(-u**2 - v**2)*u**2, (u, 0, 1)), (v, 0, 1))", "Tonelli"),
+    # the joint density as a product of conditionals, marginalised
+    ("Integral(Integral(N(x0, 0, 1)*N(x1, a*x0, s)*N(x2, b*x1, t), x0), x1)",
+     "N(x2, 0, sqrt(b**2*(a**2 + s**2) + t**2))", "convolution, double integral"),
+]
+
+
+@pytest.mark.parametrize("start,step,by", MULTIPLE_TRUE)
+def test_multiple_integral_identity_is_proved(start, step, by):
+    found = verdict(start, step, by, numeric=False, timeout=60.0)
+    assert found.status is Status.PROVED, (found.method, found.detail)
+
+
+@pytest.mark.parametrize("start,step", [
+    # a region that is not a box: P(V >= U) is not P(U >= V) for U ~ N(0, 1), V ~ N(1, 1)
+    ("Integral(Integral(N(u, 0, 1)*N(v, 1, 1), (v, u, oo)), u)", "Integral(Integral(N(u, 0, 1)*N(v, 1, 1), (u, v, oo)), v)"),
+    # neither nonnegative nor Gaussian-dominated: the order is left as written (unknown, never proved)
+    ("Integral(Integral((u**2 - v**2)/(u**2 + v**2)**2, (v, 0, 1)), (u, 0, 1))",
+     "Integral(Integral((u**2 - v**2)/(u**2 + v**2)**2, (u, 0, 1)), (v, 0, 1))"),
+    # Gaussian in u only: exp(-u^2) u v is not dominated in v over the plane
+    ("Integral(Integral(exp(-u**2)*u*v, v), u)", "Integral(Integral(exp(-u**2)*u*v, u), v)"),
+])
+def test_fubini_does_not_swap_what_it_cannot_justify(start, step):
+    found = verdict(start, step, "Fubini", timeout=60.0)
+    assert found.status is not Status.PROVED, (found.method, found.detail)
+
+
+def test_an_inner_variable_named_like_an_outer_one_is_its_own():
+    """In Integral(Integral(N(u, u, 1), u) * N(u, 0, 1), u) the inner u is the inner integral's: the inner
+    integral is over N(u; u, 1) = 1/sqrt(2 pi) (divergent), never the outer u's density."""
+    step = step_of("Integral(N(u, 0, 1)*Integral(N(v, u, 1), v), u)", "Integral(N(u, 0, 1)*Integral(N(u, u, 1), u), u)")
+    lhs, rhs = step.claim.lhs, step.claim.rhs
+    (inner,) = [n for n in sp.preorder_traversal(rhs) if isinstance(n, sp.Integral) and n != rhs
+                and not isinstance(n.function, sp.Mul)] or [None]
+    assert G.nested_integrals(lhs) != lhs  # a factor free of v moves in
+    # the inner u is bound by the inner integral: the factor N(u, 0, 1) outside does mention the outer u,
+    # and the inner integrand N(u_inner, u_inner, 1) does not mention it
+    assert rhs.free_symbols == set()
+    found = check_step(step, Options(timeout=60.0))
+    assert found.status is not Status.PROVED
+
+
+def test_a_limit_that_mentions_the_inner_variable_is_the_files_variable():
+    """Integral(f, (v, -oo, oo), (u, v, oo)): the outer limit is read outside the inner integral, so its v is
+    the file's v (free), not the inner variable."""
+    step = step_of("Integral(N(u, 0, 1)*N(w2, 0, 1), (w2, -oo, oo), (u, v, oo))".replace("w2", "x1"), "0")
+    assert {s.name for s in step.claim.lhs.free_symbols} == {"v"}
+
+
+# -- the induction over steps: alpha-bar_t = alpha_t alpha-bar_{t-1} -------------------------------
+
+INDUCTION = HEADER.replace('[symbols]\n', '[symbols]\nT = "integer, T >= 2"\nk = "integer"\nn = "integer"\n') \
+    + '[families]\nal = "positive"\n'
+
+
+def induction_step(start: str, step: str):
+    text = INDUCTION + f"\n[[chain]]\nstart = '''{start}'''\n[[chain.step]]\nexpr = '''{step}'''\nby = \"induction step\"\n"
+    (found,) = read_derivation("induction.toml", text.encode()).steps
+    return check_step(found, Options(timeout=60.0))
+
+
+@pytest.mark.parametrize("start,step,expected", [
+    ("Product(al[k], (k, 1, T))", "al[T]*Product(al[k], (k, 1, T - 1))", Status.PROVED),
+    ("Sum(al[k], (k, 1, T))", "al[T] + Sum(al[k], (k, 1, T - 1))", Status.PROVED),
+    ("Product(al[k], (k, 1, 1))", "al[1]", Status.PROVED),
+    # the wrong last factor, and a range that may be empty (n <= 0): refuted, never proved
+    ("Product(al[k], (k, 1, T))", "al[T - 1]*Product(al[k], (k, 1, T - 1))", Status.REFUTED),
+    ("Product(al[k], (k, 1, n))", "al[n]*Product(al[k], (k, 1, n - 1))", Status.REFUTED),
+])
+def test_the_last_factor_of_a_product(start, step, expected):
+    assert induction_step(start, step).status is expected

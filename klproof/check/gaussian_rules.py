@@ -21,6 +21,7 @@ import sympy as sp
 
 from klproof import vocabulary as C
 from klproof.vocabulary import domains
+from klproof.vocabulary.binders import subst
 
 MAX_TERMS = 40  # terms with a transcendental part compared pairwise: beyond this, left alone
 MAX_FACTORED = 10**12  # integers up to this are split into primes (log 6 = log 2 + log 3)
@@ -134,9 +135,15 @@ def _ratio(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
 def _fraction(term: sp.Expr) -> sp.Expr:
     """expand writes exp(-u)/(a + b) as 1/(a exp(u) + b exp(u)): the denominator's common factors taken out."""
     numerator, denominator = sp.fraction(term)
-    if not denominator.has(sp.exp):
+    if not isinstance(denominator, sp.Add) or not denominator.has(sp.exp):
         return term
-    return numerator * sp.Mul(*[f**-1 for f in sp.Mul.make_args(sp.factor_terms(denominator))])
+    # the exponentials every term of the denominator has (cheaper than factor_terms on large sums)
+    rows = [sp.Mul.make_args(t) for t in denominator.args]
+    common = [f for f in rows[0] if isinstance(f, sp.exp) and all(f in row for row in rows[1:])]
+    if not common:
+        return term
+    rest = sp.Add(*[sp.Mul(*[f for f in row if f not in common]) for row in rows])
+    return numerator / rest * sp.Mul(*[f**-1 for f in common])
 
 
 def _split(term: sp.Expr) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -180,7 +187,7 @@ def closed_forms(e: sp.Expr) -> sp.Expr:
         if term.has(*_UNEVALUATED) or len(groups) > MAX_TERMS:
             kept.append(term)
             continue
-        coeff, rest, part = _split(_fraction(sp.expand(split_roots(term))))
+        coeff, rest, part = _split(_fraction(split_roots(term)))
         try:
             logged = log_form(part)
         except _NotPositive:
@@ -441,3 +448,31 @@ def nested_integrals(e: sp.Expr) -> sp.Expr:
             return n
         return sp.Integral(outside * integral.function, *integral.limits, *n.limits)
     return e.replace(lambda n: isinstance(n, sp.Integral) and isinstance(n.function, sp.Mul), merge)
+
+
+# -- induction over steps: the last factor of a product ------------------------------------------
+
+def last_factor(e: sp.Expr) -> sp.Expr:
+    """f(b + 1) prod_{j=a}^{b} f(j) = prod_{j=a}^{b+1} f(j) where b >= a - 1 is provable (likewise f(b + 1) plus a
+    sum): the step from t - 1 to t of an induction, alpha_t alpha-bar_{t-1} = alpha-bar_t."""
+    from klproof.check.product_rules import _count  # the products' own count of a range, b - a + 1 >= 0
+
+    def absorb(n: sp.Expr, kind: type, combine: type) -> sp.Expr:
+        parts = list(combine.make_args(n))
+        for k, part in enumerate(parts):
+            # in a sum, c * Sum(...) absorbs c * f(b + 1); in a product, the factor itself
+            coeff, body = part.as_coeff_Mul() if combine is sp.Add else (sp.Integer(1), part)
+            if not isinstance(body, kind) or len(body.limits) != 1 or len(body.limits[0]) != 3:
+                continue
+            j, a, b = body.limits[0]
+            if _count(a, b) is None:
+                continue
+            following = coeff * subst(body.function, {j: b + 1})
+            others = parts[:k] + parts[k + 1:]
+            if following in others:
+                others.remove(following)
+                return combine(*others, coeff * kind(body.function, (j, a, b + 1)))
+        return n
+
+    e = e.replace(lambda n: isinstance(n, sp.Mul) and n.has(sp.Product), lambda n: absorb(n, sp.Product, sp.Mul))
+    return e.replace(lambda n: isinstance(n, sp.Add) and n.has(sp.Sum), lambda n: absorb(n, sp.Sum, sp.Add))

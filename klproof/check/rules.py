@@ -264,4 +264,5 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("linearity", linearity, (C.LatentSum,)),
     ("normalization", normalization, (C.LatentSum,)),
     ("closed_forms", G.closed_forms, (sp.exp, sp.Pow)),
+    ("last_factor", G.last_factor, (sp.Product, sp.Sum)),
 )
