@@ -298,3 +298,20 @@ def induction_step(start: str, step: str):
 ])
 def test_the_last_factor_of_a_product(start, step, expected):
     assert induction_step(start, step).status is expected
+
+
+def test_a_double_integral_reads_in_latex_and_exports(tmp_path):
+    """∫∫ in LaTeX is read as nested integrals; SymPy merges them, and both exports print them nested
+    (the LaTeX export raised an internal error on a merged integral)."""
+    from conftest import run_cli
+
+    path = tmp_path / "double.toml"
+    path.write_text(HEADER + "[[chain]]\nlatex = '\\int \\int \\mathcal{N}(u; 0, 1) \\mathcal{N}(v; u, 1) \\, dv \\, du'\n"
+                    "[[chain.step]]\nlatex = '= 1'\nby = \"Gaussian moments\"\n"
+                    "[[chain]]\nstart = 'Integral(N(u, 0, 1)*N(v, u, 1), v, u)'\n[[chain.step]]\nexpr = '1'\n"
+                    "by = \"Gaussian moments\"\n", encoding="utf-8")
+    for to in ("latex", "markdown"):
+        result = run_cli("export", "--to", to, str(path), "-o", str(tmp_path / f"out.{to}"))
+        assert result.returncode == 0, result.stdout + result.stderr
+        text = (tmp_path / f"out.{to}").read_text(encoding="utf-8")
+        assert "\\int" in text and "du" in text and "Traceback" not in text
