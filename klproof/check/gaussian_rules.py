@@ -16,6 +16,7 @@ atoms. log is injective on the positive reals, so equal logs mean equal parts.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import sympy as sp
 
@@ -23,7 +24,8 @@ from klproof import vocabulary as C
 from klproof.vocabulary import domains
 from klproof.vocabulary.binders import subst
 
-MAX_TERMS = 40  # terms with a transcendental part compared pairwise: beyond this, left alone
+MAX_TERMS = 40  # distinct non-positive parts (rests) of the terms grouped; the terms beyond are left alone
+MAX_COMPARISONS = 400  # pairs of logs compared in one sum: beyond this, the remaining terms are left alone
 MAX_FACTORED = 10**12  # integers up to this are split into primes (log 6 = log 2 + log 3)
 _BINDERS = (sp.Integral, sp.Sum, sp.Product, C.Expectation, C.KL, C.LatentSum, C.NormalDiag)
 _UNEVALUATED = (*_BINDERS, C.Normal, C.Prob)
@@ -183,8 +185,9 @@ def closed_forms(e: sp.Expr) -> sp.Expr:
         return e
     kept: list[sp.Expr] = []
     groups: dict[sp.Expr, list[list]] = {}  # rest -> [positive part, its log, total coefficient]
+    comparisons = 0
     for term in e.args:
-        if term.has(*_UNEVALUATED) or len(groups) > MAX_TERMS:
+        if term.has(*_UNEVALUATED) or len(groups) > MAX_TERMS or comparisons > MAX_COMPARISONS:
             kept.append(term)
             continue
         coeff, rest, part = _split(_fraction(split_roots(term)))
@@ -194,6 +197,7 @@ def closed_forms(e: sp.Expr) -> sp.Expr:
             kept.append(term)
             continue
         for entry in groups.setdefault(rest, []):
+            comparisons += 1
             ratio = sp.Integer(1) if entry[1] == logged else _ratio(logged, entry[1])
             if ratio is not None:  # this term's part is `ratio` times the entry's
                 entry[2] += coeff * ratio
@@ -457,7 +461,7 @@ def last_factor(e: sp.Expr) -> sp.Expr:
     sum): the step from t - 1 to t of an induction, alpha_t alpha-bar_{t-1} = alpha-bar_t."""
     from klproof.check.product_rules import _count  # the products' own count of a range, b - a + 1 >= 0
 
-    def absorb(n: sp.Expr, kind: type, combine: type) -> sp.Expr:
+    def absorb(n: sp.Expr, kind: Any, combine: Any) -> sp.Expr:  # (Product, Mul) or (Sum, Add)
         parts = list(combine.make_args(n))
         for k, part in enumerate(parts):
             # in a sum, c * Sum(...) absorbs c * f(b + 1); in a product, the factor itself
