@@ -26,6 +26,7 @@ from klproof.vocabulary.binders import subst
 
 MAX_TERMS = 40  # distinct non-positive parts (rests) of the terms grouped; the terms beyond are left alone
 MAX_COMPARISONS = 400  # pairs of logs compared in one sum: beyond this, the remaining terms are left alone
+MAX_CANCELLED = 60  # terms of a difference of logs that is cancelled to find a constant ratio
 MAX_FACTORED = 10**12  # integers up to this are split into primes (log 6 = log 2 + log 3)
 _BINDERS = (sp.Integral, sp.Sum, sp.Product, C.Expectation, C.KL, C.LatentSum, C.NormalDiag)
 _UNEVALUATED = (*_BINDERS, C.Normal, C.Prob)
@@ -57,6 +58,7 @@ def _log_of_number(n: sp.Rational) -> sp.Expr:
     return _log_of_number(sp.Integer(n.p)) - _log_of_number(sp.Integer(n.q))
 
 
+@lru_cache(maxsize=4096)
 def _log_atom(base: sp.Expr) -> sp.Expr:
     """log of a positive sum: its factors' logs, each factor's sign proved and made positive
     (-2 s^2 (b - 1) A = 2 s^2 (1 - b) A for b in (0, 1)), so that 2A + 2B and 2(A + B) meet."""
@@ -68,6 +70,7 @@ def _log_atom(base: sp.Expr) -> sp.Expr:
     return sp.log(sp.expand(base))
 
 
+@lru_cache(maxsize=4096)
 def log_form(p: sp.Expr) -> sp.Expr:
     """log p for p provably positive, split into log atoms and exponents; _NotPositive where it cannot."""
     if p.is_Rational:
@@ -120,9 +123,14 @@ def _exponent(a: sp.Expr) -> sp.Expr:
 
 def _ratio(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
     """exp(a - b) when a - b is a constant made of logs of integers (log 2 - log 3: 2/3), else None."""
+    if not _maybe_constant(a - b):
+        return None
     difference = sp.together(sp.expand(a - b))
-    if sp.expand(sp.numer(difference)) == 0:
+    numerator = sp.expand(sp.numer(difference))
+    if numerator == 0:
         return sp.Integer(1)
+    if not numerator.has(sp.log) or len(sp.Add.make_args(numerator)) > MAX_CANCELLED:
+        return None  # no constant log factor to find, or a cancellation too costly for what it could find
     difference = sp.cancel(difference)  # log 2 (1 - b)/(1 - b): a constant once the common factors cancel
     if difference.free_symbols:
         return None
@@ -132,6 +140,28 @@ def _ratio(a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
             return None
         ratio *= atom.args[0] ** k
     return ratio
+
+
+_PROBES = ({"num": 3, "den": 7}, {"num": 5, "den": 11})  # two points where a constant takes one value
+
+
+def _maybe_constant(d: sp.Expr) -> bool:
+    """False when d takes two clearly different values at two points, so that it cannot be a constant: a cheap
+    filter before the exact (and costly) cancellation. Only ever skips a merge, never makes one."""
+    symbols = sorted(d.free_symbols, key=sp.default_sort_key)
+    if not symbols:
+        return True
+    values = []
+    for probe in _PROBES:
+        point = {x: sp.Rational(probe["num"] + k, probe["den"] + 2 * k) for k, x in enumerate(symbols)}
+        try:
+            value = sp.N(d.xreplace(point), 20)
+        except (ArithmeticError, ValueError, TypeError):
+            return True
+        if not value.is_number or value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return True
+        values.append(complex(value))
+    return abs(values[0] - values[1]) <= 1e-9 * (1 + abs(values[0]))
 
 
 def _fraction(term: sp.Expr) -> sp.Expr:
@@ -247,6 +277,7 @@ def _scale_ok(*scales: sp.Expr) -> bool:
     return all(positive(s) for s in scales)
 
 
+@lru_cache(maxsize=4096)
 def is_real(e: sp.Expr, depth: int = 0) -> bool:
     """Provably real: by SymPy's assumptions, or built by +, * and powers from real parts and bases positive on
     the declared intervals ((x - b sqrt(1 - a))/sqrt(a) for real x, b and a in (0, 1))."""
