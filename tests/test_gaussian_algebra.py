@@ -127,6 +127,9 @@ LATEX_TRUE = [
      "completing the square"),
     (r"\int \mathcal{N}(x_1; \sqrt{\alpha_1} x_0, 1 - \alpha_1) \mathcal{N}(x_2; \sqrt{\alpha_2} x_1, 1 - \alpha_2) \, dx_1",
      r"= \mathcal{N}(x_2; \sqrt{\alpha_1 \alpha_2} x_0, 1 - \alpha_1 \alpha_2)", "convolution"),
+    (r"\frac{\mathcal{N}(x; a, s^2) \mathcal{N}(y; c x + d, t^2)}{\mathcal{N}(y; c a + d, c^2 s^2 + t^2)}",
+     r"= \mathcal{N}\left(x; a + \frac{c s^2 (y - c a - d)}{c^2 s^2 + t^2}, \frac{s^2 t^2}{c^2 s^2 + t^2}\right)",
+     "conditioning"),
     (r"D_{KL}(\mathcal{N}(x; \mu_1, \sigma^2) \| \mathcal{N}(x; \mu_2, \sigma^2))",
      r"= \frac{(\mu_1 - \mu_2)^2}{2\sigma^2}", "definition of KL, Gaussian moments"),
 ]
