@@ -39,7 +39,7 @@ class AuthorPrinter:
         self.d = derivation
         self.source = source
 
-    def top(self, node: ast.AST) -> tuple[str, str | None]:
+    def top(self, node: ast.AST) -> tuple[str | None, str]:
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
             return self.expr(node.left).tex, self.expr(node.comparators[0]).tex
         return None, self.expr(node).tex
