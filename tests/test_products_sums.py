@@ -91,6 +91,8 @@ def test_the_index_is_bound_not_the_files_symbol():
     ("Product(x, (d, 1, 10**9))", False, "1,000,000,000 factors; the limit is 1,000"),
     ("Product(d, (d, -10**9, 10**9))", False, "factors; the limit is 1,000"),
     (r"\prod_{d=1}^{10^{9}} (1 + \frac{1}{d})", True, "1,000,000,000 factors"),
+    ("det(diag(1 + 1/d, (d, 1, 100000)))", False, "100,000 factors"),
+    (r"\det(\operatorname{diag}(1 + 1/d)_{d=1}^{100000})", True, "100,000 factors"),
     ("Product(x, (d, 1, 5/2))", False, "not provably an integer"),
     ("Product(x, d)", False, "needs a range"),
     ("Product(x)", False, "takes 2 arguments"),

@@ -1137,6 +1137,9 @@ class _Parser:
         arg = self.paren_group()
         if not isinstance(arg, C.Diag):
             raise self.error(f"{word} is defined here for diagonal matrices", "write \\operatorname{diag}(\\sigma_j^2)_{j=1}^{k}", tok=arg_tok)
+        problem = B.product_bounds_problem(*arg.args[2:]) if word != "tr" else None  # det diag(v) is a product
+        if problem:
+            raise self.error(problem, "write the dimension as a symbol, e.g. _{j=1}^{k}", tok=arg_tok)
         return C.Trace(arg) if word == "tr" else C.Det(arg)
 
     def range_subscripts(self, what: str):
