@@ -280,6 +280,27 @@ def _last_factor(e):  # the last factor absorbed without proving that the range 
     return e.replace(lambda n: isinstance(n, sp.Mul) and n.has(sp.Product), absorb)
 
 
+def _log_product(e):  # log prod f_j = sum log f_j whatever the signs of the f_j
+    return e.replace(lambda n: isinstance(n, sp.log) and isinstance(n.args[0], sp.Product),
+                     lambda n: sp.Sum(sp.log(n.args[0].function), *n.args[0].limits))
+
+
+def _product_algebra(e):  # a constant factor of a product counted b - a times, not b - a + 1
+    def rewrite(n):
+        j, a, b = n.limits[0]
+        coeff, dep = n.function.as_independent(j, as_Add=False)
+        return n if coeff == 1 else coeff ** (b - a) * sp.Product(dep, (j, a, b))
+    return e.replace(lambda n: isinstance(n, sp.Product) and len(n.limits) == 1, rewrite)
+
+
+def _finite_sums(e):  # the closed form of sum_{j=1}^{b} used whatever the lower bound
+    def rewrite(n):
+        j, _, b = n.limits[0]
+        return rules.finite_sums(sp.Sum(n.function, (j, 1, b)))
+    return e.replace(lambda n: isinstance(n, sp.Sum) and len(n.limits) == 1 and len(n.limits[0]) == 3
+                     and n.limits[0][1] != 1, rewrite)
+
+
 @dataclass(frozen=True)
 class Mutant:
     rule: str
@@ -310,6 +331,11 @@ MUTANTS = (
         ("E(x**2, N(x, mu, sigma))", "mu**2 + 2*sigma**2", "Gaussian moments"),)),
     Mutant("sum_linearity", _sum_linearity, (("Sum(a + j, (j, 1, J))", "a*(J - 1) + Sum(j, (j, 1, J))",
                                               "linearity of sums"),)),
+    Mutant("log_product", _log_product, (("log(Product(m[j], (j, 1, J)))", "Sum(log(m[j]), (j, 1, J))",
+                                          "log of a finite product"),)),
+    Mutant("product_algebra", _product_algebra, (("Product(a*s[j], (j, 1, J))", "a**(J - 1)*Product(s[j], (j, 1, J))",
+                                                  "finite products"),)),
+    Mutant("finite_sums", _finite_sums, (("Sum(j, (j, 2, J))", "J*(J + 1)/2", "closed form"),)),
     Mutant("linearity", _linearity, (("Sum(a + P(z), z)", "a + 1", "linearity, density sums to 1"),)),
     Mutant("normalization", _normalization, (("Sum(Q(X|z), z)", "1", "density sums to 1"),)),
     Mutant("differentiation", _differentiation, (("Derivative(mu**2*x, mu)", "-2*mu*x", "differentiation"),)),

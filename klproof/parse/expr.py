@@ -661,6 +661,9 @@ def _matrix_fn(cls):
         if not isinstance(arg, C.Diag):
             raise t.error(node.args[0], f"{cls.__name__.lower()}() is defined here for diagonal matrices",
                           "write e.g. tr(diag(sigma[j]**2, (j, 1, k)))")
+        problem = B.product_bounds_problem(*arg.args[2:]) if cls is C.Det else None  # det diag(v) is a product
+        if problem:
+            raise t.error(node.args[0], problem, "write the dimension as a symbol, e.g. (j, 1, k)")
         return cls(arg)
     return build
 

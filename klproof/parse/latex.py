@@ -829,6 +829,8 @@ class _Parser:
                              did_you_mean(candidates[0], list(symbols) + list(families)), tok=t)
         as_symbol = [c + "_" + sub for c in candidates if scope.symbol(c + "_" + sub) is not None]
         index = scope.symbol(sub)
+        if not as_symbol and sub.isascii() and sub.isdigit() and len(sub) <= 6:
+            index = sp.Integer(sub)  # a component with a concrete index: mu_1 is mu[1] (a declared mu_1 wins)
         as_family = [c for c in candidates if c in families and index is not None and index.is_integer]
         if as_symbol and as_family:
             raise self.error(f"'{as_symbol[0]}' is ambiguous: a declared symbol and the family {as_family[0]}[{sub}]",
@@ -1140,6 +1142,9 @@ class _Parser:
         arg = self.paren_group()
         if not isinstance(arg, C.Diag):
             raise self.error(f"{word} is defined here for diagonal matrices", "write \\operatorname{diag}(\\sigma_j^2)_{j=1}^{k}", tok=arg_tok)
+        problem = B.product_bounds_problem(*arg.args[2:]) if word != "tr" else None  # det diag(v) is a product
+        if problem:
+            raise self.error(problem, "write the dimension as a symbol, e.g. _{j=1}^{k}", tok=arg_tok)
         return C.Trace(arg) if word == "tr" else C.Det(arg)
 
     def range_subscripts(self, what: str):
