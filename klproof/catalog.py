@@ -48,6 +48,18 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "equation": ("multiplying both sides needs a provably nonzero factor free of sums and integrals",),
     "simplify": ("SymPy's simplify under the declared assumptions; within the step's time limit",),
     "evaluation": ("accepted only where klproof's independent numeric check agrees at sample points",),
+    "density_formulas": ("Exponential(x; lam) = lam exp(-lam x) only where x >= 0 is provable (below 0 the density is 0)",
+                         "the scale b and the rate lam are not checked here: E and KL over a density assume b, lam > 0, "
+                         "and the integral rules need them provably positive"),
+    "absolute_value": ("a x + b is affine in the integration variable with a and b provably real (m complex or "
+                       "not declared real: no split)",
+                       "|a x + b| is resolved on a range only where its sign is provable at both ends; the range is "
+                       "split at x = -b/a only where that point provably lies inside it"),
+    "exponential_moments": ("x^n exp(s x + c), n a nonnegative integer: over [l, oo) only for s provably negative, "
+                            "over (-oo, u] only for s provably positive, over a finite range only for s provably "
+                            "nonzero (or no exponential at all)",
+                            "x^n exp(-a x^2 + c) over [0, oo) or (-oo, 0] only for a provably positive and no linear "
+                            "term; the whole line is the Gaussian rule's"),
 }
 
 
@@ -94,6 +106,20 @@ _RULES: tuple[RuleInfo, ...] = (
              "subtracting or multiplying both sides by the same thing",
              ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
               "multiply both sides", "rearrange the equation", "move to the other side")),
+    # the named continuous densities and their integrals (klproof.check.density_rules)
+    RuleInfo("density_formulas", "Laplace and exponential densities", "Laplace(x; m, b) = exp(-|x - m|/b) / (2b), "
+             "Exponential(x; lam) = lam exp(-lam x) on x >= 0",
+             ("laplace density", "exponential density", "definition of the laplace density",
+              "definition of the exponential density", "density formula", "density formulas")),
+    RuleInfo("absolute_value", "split at the kink", "the integral of f(x) |x - m| over a range is the sum of the "
+             "integrals on either side of x = m, with |x - m| = m - x on the left and x - m on the right",
+             ("absolute value", "split at the kink", "split the integral", "split at m", "sign of x - m")),
+    RuleInfo("exponential_moments", "exponential moments", "integral over [0, oo) of x^n exp(-lam x) = n! / lam^(n+1) "
+             "(lam > 0), over any range by the antiderivative; half-line Gaussian integrals "
+             "int_0^oo x^n exp(-a x^2) = Gamma((n+1)/2) / (2 a^((n+1)/2))",
+             ("exponential integral", "exponential moments", "half-line integral", "gamma integral",
+              "half-line gaussian integral", "integral over the half line"),
+             ("expectation", "density_formulas", "log_rules")),
     # rules for bounds (inequality steps; klproof.check.bound_rules)
     RuleInfo("jensen", "Jensen's inequality", "phi(E_q[g]) >= E_q[phi(g)] for concave phi (log, sqrt), "
              "E_q[phi(g)] >= phi(E_q[g]) for convex phi (exp, x^2, -log); also for a finite convex combination",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.check import density_rules as DR
 from klproof.vocabulary.binders import subst
 
 MAX_DEFINITION_DEPTH = 20
@@ -87,6 +88,8 @@ def expectation(e: sp.Expr, latent_sum: Callable[[sp.Expr, sp.Symbol], sp.Expr] 
             return latent_sum(density * f, var)
         if isinstance(density, C.FINITE_DENSITIES):  # a finite sum over the support, written out
             return sp.Add(*[subst(density * f, {var: value}) for value in density.support])
+        if isinstance(density, C.CONTINUOUS_DENSITIES):  # the integral over its interval (the half line for Exp)
+            return sp.Integral(density * f, (var, *density.interval))
         return n
 
     return e.replace(lambda n: isinstance(n, C.Expectation), expand)
@@ -244,9 +247,12 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("kl_definition", kl_definition, (C.KL,)),
     ("expectation", expectation, (C.Expectation,)),
     ("normal_density", normal_density, (C.Normal,)),
+    ("density_formulas", DR.density_formulas, C.CONTINUOUS_DENSITIES),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
     ("gaussian_moments", gaussian_moments, (sp.Integral,)),
+    ("absolute_value", DR.absolute_value, (sp.Abs,)),
+    ("exponential_moments", DR.exponential_moments, (sp.Integral,)),
     ("sum_linearity", sum_linearity, (sp.Sum,)),
     ("linearity", linearity, (C.LatentSum,)),
     ("normalization", normalization, (C.LatentSum,)),

@@ -273,6 +273,49 @@ class Evaluator:
             raise NotEvaluable("a Bernoulli mass outside its support {0, 1}")
         return mass
 
+    def _laplace(self, e: C.Laplace) -> Compiled:
+        """exp(-|x - m|/b) / (2b), for b > 0; elsewhere no claim is made."""
+        x, m, b = (self.compile(a) for a in e.args)
+
+        def density(env):
+            scale = real(b(env))
+            if not scale > 0:
+                raise Undefined("a Laplace density with b <= 0")
+            return mpmath.exp(-abs(real(x(env)) - real(m(env))) / scale) / (2 * scale)
+        return density
+
+    def _exponential(self, e: C.Exponential) -> Compiled:
+        """lam exp(-lam x) for x >= 0 and 0 below, for lam > 0; elsewhere no claim is made."""
+        x, lam = (self.compile(a) for a in e.args)
+
+        def density(env):
+            rate, at = real(lam(env)), real(x(env))
+            if not rate > 0:
+                raise Undefined("an exponential density with lam <= 0")
+            return rate * mpmath.exp(-rate * at) if at >= 0 else mpmath.mpf(0)
+        return density
+
+    def _interval_average(self, density, var, integrand_expr: sp.Expr, integrand: Compiled) -> Compiled:
+        """Quadrature over the density's interval: the line for a Laplace (split at every Laplace location
+        and |.| kink in the integrand), the half line [0, oo) for an exponential (its scale 1/lam locates it)."""
+        laplaces = [n for n in integrand_expr.atoms(C.Laplace) if n.args[0] == var]
+        fns = [(self.compile(n.args[1]), self.compile(n.args[2])) for n in laplaces]
+        rate = self.compile(density.args[1]) if isinstance(density, C.Exponential) else None
+
+        def average(env):
+            centres = [(real(m(env)), real(b(env))) for m, b in fns]
+            kinks = [m for m, _ in centres] + self._kinks(integrand_expr, var, env)
+            if rate is None:
+                points = quadrature.pieces(centres, kinks)
+            else:
+                lam = real(rate(env))
+                if not lam > 0:
+                    raise Undefined("an exponential density with lam <= 0")
+                inner = quadrature.pieces([*centres, (mpmath.mpf(0), 1 / lam)], kinks)[1:-1]
+                points = [mpmath.mpf(0), *sorted({p for p in inner if p > 0}), mpmath.inf]
+            return self._quad(lambda t: integrand({**env, var: t}), points)
+        return average
+
     def _normal_diag(self, e: C.NormalDiag) -> Compiled:
         z, mu, sigma, j, a, b = e.args
         mu_fn, sigma_fn, a_fn, b_fn = self.compile(mu), self.compile(sigma), self.compile(a), self.compile(b)
@@ -345,6 +388,8 @@ class Evaluator:
             return gaussian
         if isinstance(density, C.NormalDiag):
             return self._diagonal_average(density, integrand)
+        if isinstance(density, C.CONTINUOUS_DENSITIES) and density.args[0] == var:
+            return self._interval_average(density, var, integrand_expr, integrand)
         if isinstance(density, C.Bernoulli) and density.args[0] == var:
             trace = self.trace
 
@@ -664,6 +709,7 @@ _FUNCTIONS: dict[type, Callable] = {
 }
 
 _HANDLERS: dict[type, Callable[[Evaluator, sp.Basic], Compiled]] = {
+    C.Laplace: Evaluator._laplace, C.Exponential: Evaluator._exponential,
     C.Normal: Evaluator._normal, C.Bernoulli: Evaluator._bernoulli, C.NormalDiag: Evaluator._normal_diag, C.Prob: Evaluator._prob,
     C.Expectation: Evaluator._expectation, C.KL: Evaluator._kl, C.LatentSum: Evaluator._latent_sum,
     sp.Integral: Evaluator._integral, sp.Sum: Evaluator._sum, sp.Product: Evaluator._product,

@@ -34,7 +34,7 @@ _DECIMAL = re.compile(r"^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "oo": sp.oo, "inf": sp.oo}
 # densities over one variable (their first argument) and that variable's domain
 DENSITIES: dict[str, dict] = {"N": {"real": True}, "NormalDiag": {"real": True},
-                               **{cls.syntax: cls.domain for cls in C.FINITE_DENSITIES}}
+                               **{cls.syntax: cls.domain for cls in C.NAMED_DENSITIES}}
 
 
 def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool = True,
@@ -636,7 +636,7 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "tr": (_matrix_fn(C.Trace), (1,)),
     "det": (_matrix_fn(C.Det), (1,)),
     "dot": (_dot, (3,)),
-    **{cls.syntax: (_finite_density(cls), (cls.arity,)) for cls in C.FINITE_DENSITIES},
+    **{cls.syntax: (_finite_density(cls), (cls.arity,)) for cls in C.NAMED_DENSITIES},
 }
 
 BUILTIN_USAGE = {
@@ -651,4 +651,7 @@ BUILTIN_USAGE = {
     "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(diag(...))", "det": "det(diag(...))",
     "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",
     "Bernoulli": "Bernoulli(x, p): the mass p^x (1 - p)^(1 - x) on x in {0, 1}, e.g. E(x, Bernoulli(x, p))",
+    "Laplace": "Laplace(x, m, b): the density exp(-|x - m|/b)/(2b), b > 0 the scale, e.g. E(Abs(x - m), Laplace(x, m, b))",
+    "Exponential": "Exponential(x, lam): the density lam exp(-lam x) on x >= 0, lam > 0 the rate, "
+                   "e.g. E(x, Exponential(x, lam))",
 }

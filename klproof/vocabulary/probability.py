@@ -46,7 +46,8 @@ def density_variable(density: sp.Expr) -> sp.Symbol | None:
         return density.args[0] if isinstance(density.args[0], (sp.Symbol, sp.Indexed)) else None
     if isinstance(density, Prob) and len(density.targets) == 1:
         return density.targets[0]
-    if getattr(density, "support", None) is not None:  # a mass function with a finite support, e.g. Bernoulli
+    if getattr(density, "support", None) is not None or getattr(density, "interval", None) is not None:
+        # a named density: a mass function with a finite support (Bernoulli), or over an interval (Laplace)
         return density.args[0] if isinstance(density.args[0], sp.Symbol) else None
     if isinstance(density, NormalDiag):
         return density.args[0]

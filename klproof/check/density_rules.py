@@ -1,0 +1,176 @@
+"""Rewrites for the named continuous densities and the integrals they lead to.
+
+- `density_formulas`: Laplace(x; m, b) and Exponential(x; lam) by their formulas (the exponential's only
+  where x >= 0 is provable: below 0 the density is 0, not lam exp(-lam x));
+- `absolute_value`: an integral of f(x) |a x + b| over [lo, hi] is split at the kink x = -b/a where the kink
+  provably lies in the range, and |.| is resolved on each piece where the sign is provable at both ends
+  (an affine function keeps its sign between two points where it has it);
+- `exponential_moments`: integrals of x^n exp(s x + c) over an interval, a half line (s provably of the sign
+  that makes it converge) or a finite range (s provably nonzero), by the antiderivative
+  exp(s x) sum_k (-1)^k n!/(n-k)! x^(n-k) / s^(k+1); and the half-line Gaussian moments
+  int_0^oo x^n exp(-a x^2) dx = Gamma((n+1)/2) / (2 a^((n+1)/2)) for a provably positive.
+
+Each leaves the expression alone where a side condition is not provable; none guesses.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from klproof import vocabulary as C
+
+MAX_DEGREE = 40  # x^n with n above this is left alone (n! and the antiderivative's n terms stay small)
+
+
+def density_formulas(e: sp.Expr) -> sp.Expr:
+    def expand(n):
+        body = n.formula()
+        return n if body is None else body
+
+    return e.replace(lambda n: isinstance(n, C.CONTINUOUS_DENSITIES), expand)
+
+
+# -- |a x + b| under an integral ----------------------------------------------------------------------
+
+def _affine(u: sp.Expr, x) -> tuple[sp.Expr, sp.Expr] | None:
+    """(a, b) with u = a x + b, a and b free of x and provably real; None otherwise."""
+    a = sp.diff(u, x)
+    if a.has(x):
+        return None
+    b = sp.expand(u - a * x)
+    if b.has(x) or a.is_real is not True or b.is_real is not True:
+        return None
+    return a, b
+
+
+def _sign_at(a, b, end) -> set[int]:
+    """The signs a x + b provably has at an end of the range (1: >= 0, -1: <= 0; both at a zero; none unknown)."""
+    if end in (sp.oo, -sp.oo):
+        toward = a if end == sp.oo else -a  # the value's sign far out is the slope's sign in that direction
+        return {1} if toward.is_positive else {-1} if toward.is_negative else set()
+    value = sp.expand(a * end + b)
+    return {sign for sign, holds in ((1, value.is_nonnegative), (-1, value.is_nonpositive)) if holds}
+
+
+def _inside(c, lo, hi) -> bool:
+    return (lo == -sp.oo or sp.expand(c - lo).is_nonnegative is True) \
+        and (hi == sp.oo or sp.expand(hi - c).is_nonnegative is True)
+
+
+def _resolve(f: sp.Expr, x, lo, hi, free: set, depth: int = 0) -> sp.Expr | None:
+    """The integral of f over [lo, hi] with every |affine in x| resolved, split at kinks; None if one is not."""
+    kinks = sorted((n for n in f.atoms(sp.Abs) if n.has(x) and n.free_symbols - {x} <= free),
+                   key=sp.default_sort_key)
+    if not kinks:
+        return sp.Integral(f, (x, lo, hi)) if depth else None
+    if depth > 2 * len(kinks) + 4:
+        return None
+    for n in kinks:
+        coeffs = _affine(n.args[0], x)
+        if coeffs is None:
+            continue
+        a, b = coeffs
+        both = _sign_at(a, b, lo) & _sign_at(a, b, hi)
+        if both:  # one sign over the whole range: an affine function keeps it between the ends
+            return _resolve(f.xreplace({n: max(both) * n.args[0]}), x, lo, hi, free, depth + 1)
+        if a.is_nonzero:
+            c = sp.cancel(-b / a)
+            if _inside(c, lo, hi):
+                left, right = _resolve(f, x, lo, c, free, depth + 1), _resolve(f, x, c, hi, free, depth + 1)
+                if left is not None and right is not None:
+                    return left + right
+    return None
+
+
+def absolute_value(e: sp.Expr) -> sp.Expr:
+    def split(n: sp.Integral) -> sp.Expr:
+        var, lo, hi = n.limits[0]
+        free = sp.Integral(n.function, n.limits[0]).free_symbols
+        inner = _resolve(n.function, var, lo, hi, free)
+        if inner is None:
+            return n
+        return sp.Integral(inner, *n.limits[1:]) if len(n.limits) > 1 else inner
+
+    return e.replace(lambda n: isinstance(n, sp.Integral) and len(n.limits[0]) == 3
+                     and any(a.has(n.limits[0][0]) for a in n.function.atoms(sp.Abs)), split)
+
+
+# -- x^n exp(linear) and x^n exp(-a x^2) ------------------------------------------------------------------
+
+def _power_integral(n: int, s, lo, hi):
+    """The integral of x^n exp(s x) over [lo, hi], or None where it is not provably convergent and defined."""
+    if s == 0:
+        if lo.is_infinite or hi.is_infinite:
+            return None
+        return (hi ** (n + 1) - lo ** (n + 1)) / (n + 1)
+    if lo == -sp.oo and hi == sp.oo:
+        return None
+    if (hi == sp.oo and s.is_negative is not True) or (lo == -sp.oo and s.is_positive is not True) \
+            or s.is_nonzero is not True:
+        return None
+
+    def antiderivative(t):  # exp(s t) sum_k (-1)^k n!/(n-k)! t^(n-k) / s^(k+1); 0 at an infinite end
+        if t.is_infinite:
+            return sp.Integer(0)
+        return sp.exp(s * t) * sp.Add(*[(-1) ** k * sp.ff(n, k) * t ** (n - k) / s ** (k + 1) for k in range(n + 1)])
+
+    return antiderivative(hi) - antiderivative(lo)
+
+
+def _closed(f: sp.Expr, x, lo, hi) -> sp.Expr | None:
+    total = sp.Integer(0)
+    for term in sp.Add.make_args(sp.expand(f)):
+        coeff, dep = term.as_independent(x, as_Add=False)
+        exponent, rest = sp.Integer(0), sp.Integer(1)
+        for factor in sp.Mul.make_args(sp.powsimp(dep, combine="exp")):
+            if isinstance(factor, sp.exp):
+                exponent += factor.args[0]
+            else:
+                rest *= factor
+        try:
+            power = sp.Poly(sp.expand(exponent), x)
+            polynomial = sp.Poly(rest, x)
+        except sp.PolynomialError:
+            return None
+        if power.degree() > 2 or polynomial.degree() > MAX_DEGREE:
+            return None
+        coeffs = power.all_coeffs()
+        constant = sp.exp(coeffs[-1])
+        for (k,), c in polynomial.terms():
+            if power.degree() == 2:
+                value = _half_line_gaussian(k, -coeffs[0], coeffs[1], lo, hi)
+            else:
+                value = _power_integral(k, coeffs[0] if power.degree() == 1 else sp.Integer(0), lo, hi)
+            if value is None:
+                return None
+            total += coeff * c * constant * value
+    return total
+
+
+def _half_line_gaussian(n: int, a, linear, lo, hi):
+    """int_0^oo x^n exp(-a x^2) dx = Gamma((n+1)/2) / (2 a^((n+1)/2)) (a > 0); over (-oo, 0]: (-1)^n times it."""
+    if linear != 0 or a.is_positive is not True:
+        return None
+    half = sp.gamma(sp.Rational(n + 1, 2)) / (2 * a ** sp.Rational(n + 1, 2))
+    if (lo, hi) == (0, sp.oo):
+        return half
+    if (lo, hi) == (-sp.oo, 0):
+        return (-1) ** n * half
+    return None
+
+
+def exponential_moments(e: sp.Expr) -> sp.Expr:
+    def applies(n) -> bool:
+        if not (isinstance(n, sp.Integral) and len(n.limits[0]) == 3):
+            return False
+        _, lo, hi = n.limits[0]
+        return not (lo == -sp.oo and hi == sp.oo)  # the whole line is the Gaussian rule's
+
+    def evaluate(n: sp.Integral) -> sp.Expr:
+        var, lo, hi = n.limits[0]
+        closed = _closed(n.function, var, lo, hi)
+        if closed is None:
+            return n
+        return sp.Integral(closed, *n.limits[1:]) if len(n.limits) > 1 else closed
+
+    return e.replace(applies, evaluate)
