@@ -48,7 +48,7 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "equation": ("multiplying both sides needs a provably nonzero factor free of sums and integrals",),
     "simplify": ("SymPy's simplify under the declared assumptions; within the step's time limit",),
     "evaluation": ("accepted only where klproof's independent numeric check agrees at sample points",),
-    "density_formulas": ("Exponential(x; lam) = lam exp(-lam x) only where x >= 0 is provable (below 0 the density is 0)",
+    "continuous_densities": ("Exponential(x; lam) = lam exp(-lam x) only where x >= 0 is provable (below 0 the density is 0)",
                          "the scale b and the rate lam are not checked here: E and KL over a density assume b, lam > 0, "
                          "and the integral rules need them provably positive"),
     "absolute_value": ("a x + b is affine in the integration variable with a and b provably real (m complex or "
@@ -107,10 +107,10 @@ _RULES: tuple[RuleInfo, ...] = (
              ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
               "multiply both sides", "rearrange the equation", "move to the other side")),
     # the named continuous densities and their integrals (klproof.check.density_rules)
-    RuleInfo("density_formulas", "Laplace and exponential densities", "Laplace(x; m, b) = exp(-|x - m|/b) / (2b), "
+    RuleInfo("continuous_densities", "Laplace and exponential densities", "Laplace(x; m, b) = exp(-|x - m|/b) / (2b), "
              "Exponential(x; lam) = lam exp(-lam x) on x >= 0",
              ("laplace density", "exponential density", "definition of the laplace density",
-              "definition of the exponential density", "density formula", "density formulas")),
+              "definition of the exponential density")),
     RuleInfo("absolute_value", "split at the kink", "the integral of f(x) |x - m| over a range is the sum of the "
              "integrals on either side of x = m, with |x - m| = m - x on the left and x - m on the right",
              ("absolute value", "split at the kink", "split the integral", "split at m", "sign of x - m")),
@@ -119,7 +119,7 @@ _RULES: tuple[RuleInfo, ...] = (
              "int_0^oo x^n exp(-a x^2) = Gamma((n+1)/2) / (2 a^((n+1)/2))",
              ("exponential integral", "exponential moments", "half-line integral", "gamma integral",
               "half-line gaussian integral", "integral over the half line"),
-             ("expectation", "density_formulas", "log_rules")),
+             ("expectation", "continuous_densities", "log_rules")),
     # rules for bounds (inequality steps; klproof.check.bound_rules)
     RuleInfo("jensen", "Jensen's inequality", "phi(E_q[g]) >= E_q[phi(g)] for concave phi (log, sqrt), "
              "E_q[phi(g)] >= phi(E_q[g]) for convex phi (exp, x^2, -log); also for a finite convex combination",

@@ -1,6 +1,6 @@
 """Rewrites for the named continuous densities and the integrals they lead to.
 
-- `density_formulas`: Laplace(x; m, b) and Exponential(x; lam) by their formulas (the exponential's only
+- `continuous_densities`: Laplace(x; m, b) and Exponential(x; lam) by their formulas (the exponential's only
   where x >= 0 is provable: below 0 the density is 0, not lam exp(-lam x));
 - `absolute_value`: an integral of f(x) |a x + b| over [lo, hi] is split at the kink x = -b/a where the kink
   provably lies in the range, and |.| is resolved on each piece where the sign is provable at both ends
@@ -22,7 +22,7 @@ from klproof import vocabulary as C
 MAX_DEGREE = 40  # x^n with n above this is left alone (n! and the antiderivative's n terms stay small)
 
 
-def density_formulas(e: sp.Expr) -> sp.Expr:
+def continuous_densities(e: sp.Expr) -> sp.Expr:
     def expand(n):
         body = n.formula()
         return n if body is None else body
