@@ -1,7 +1,8 @@
 """Rewrites for the named continuous densities and the integrals they lead to.
 
 - `continuous_densities`: Laplace(x; m, b) and Exponential(x; lam) by their formulas (the exponential's only
-  where x >= 0 is provable: below 0 the density is 0, not lam exp(-lam x));
+  where x >= 0 is provable: below 0 the density is 0, not lam exp(-lam x)), and Bernoulli(x; p) at an x
+  declared in {0, 1};
 - `absolute_value`: an integral of f(x) |a x + b| over [lo, hi] is split at the kink x = -b/a where the kink
   provably lies in the range, and |.| is resolved on each piece where the sign is provable at both ends
   (an affine function keeps its sign between two points where it has it);
@@ -18,6 +19,7 @@ from __future__ import annotations
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.vocabulary import domains
 
 MAX_DEGREE = 40  # x^n with n above this is left alone (n! and the antiderivative's n terms stay small)
 
@@ -27,7 +29,28 @@ def continuous_densities(e: sp.Expr) -> sp.Expr:
         body = n.formula()
         return n if body is None else body
 
-    return e.replace(lambda n: isinstance(n, C.CONTINUOUS_DENSITIES), expand)
+    e = e.replace(lambda n: isinstance(n, sp.log) and _binary_bernoulli(n.args[0]) and _probability(n.args[0].args[1]),
+                  lambda n: _log_bernoulli(*n.args[0].args))
+    return e.replace(lambda n: isinstance(n, C.CONTINUOUS_DENSITIES) or _binary_bernoulli(n), expand)
+
+
+def _probability(p) -> bool:
+    """p in (0, 1), provably (from the declared intervals: SymPy's assumptions cannot say p < 1)."""
+    return domains.sign(p) == 1 and domains.sign(1 - p) == 1
+
+
+def _log_bernoulli(x, p) -> sp.Expr:
+    """log(p^x (1 - p)^(1 - x)) = x log p + (1 - x) log(1 - p), for p in (0, 1): the binary cross-entropy's form."""
+    return x * sp.log(p) + (1 - x) * sp.log(1 - p)
+
+
+def _binary_bernoulli(n) -> bool:
+    """Bernoulli(x, p) at an x declared in {0, 1} (a binary pixel): its formula p^x (1 - p)^(1 - x) holds there;
+    at any other x the mass is 0 and the formula is wrong."""
+    if not isinstance(n, C.Bernoulli):
+        return False
+    declared = domains.domain_of(n.args[0])
+    return isinstance(declared, domains.FiniteSet) and set(declared.values) <= {0, 1}
 
 
 # -- |a x + b| under an integral ----------------------------------------------------------------------

@@ -247,7 +247,7 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("kl_definition", kl_definition, (C.KL,)),
     ("expectation", expectation, (C.Expectation,)),
     ("normal_density", normal_density, (C.Normal,)),
-    ("continuous_densities", DR.continuous_densities, C.CONTINUOUS_DENSITIES),
+    ("continuous_densities", DR.continuous_densities, (*C.CONTINUOUS_DENSITIES, C.Bernoulli)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
     ("gaussian_moments", gaussian_moments, (sp.Integral,)),

@@ -39,6 +39,9 @@ from klproof.check.quadrature import NotEvaluable, Undefined
 MAX_EXPONENT = 10**50  # exp(t) for |t| beyond this is not computed (exp(exp(x)) at x = 1e9 would not end)
 MAX_WORK = 200_000  # terms and quadrature nodes per evaluation: nested sums and integrals stay bounded
 MAX_TERMS = 400  # a finite sum or product longer than this is not expanded
+# An exponential decay exp(-t/s) is still e^-14 at the ladder's last point 14 s (quadrature.SCALE_POINTS), far
+# from negligible; its pieces are laid out in units of 4 s, so that the ladder ends at e^-56.
+DECAY_SCALES = 4
 MAX_DIMENSIONS = 1  # quadrature over a diagonal Gaussian of at most this many dimensions (cost: nodes**d)
 
 
@@ -303,7 +306,7 @@ class Evaluator:
         rate = self.compile(density.args[1]) if isinstance(density, C.Exponential) else None
 
         def average(env):
-            centres = [(real(m(env)), real(b(env))) for m, b in fns]
+            centres = [(real(m(env)), DECAY_SCALES * real(b(env))) for m, b in fns]
             kinks = [m for m, _ in centres] + self._kinks(integrand_expr, var, env)
             if rate is None:
                 points = quadrature.pieces(centres, kinks)
@@ -311,7 +314,7 @@ class Evaluator:
                 lam = real(rate(env))
                 if not lam > 0:
                     raise Undefined("an exponential density with lam <= 0")
-                inner = quadrature.pieces([*centres, (mpmath.mpf(0), 1 / lam)], kinks)[1:-1]
+                inner = quadrature.pieces([*centres, (mpmath.mpf(0), DECAY_SCALES / lam)], kinks)[1:-1]
                 points = [mpmath.mpf(0), *sorted({p for p in inner if p > 0}), mpmath.inf]
             return self._quad(lambda t: integrand({**env, var: t}), points)
         return average
@@ -465,6 +468,13 @@ class Evaluator:
                 centre = self._centres(e.function, x, env, anchor)
                 inner = [p for p in quadrature.pieces(centre, kinks) if low < p < high]
                 ends = [low, *sorted(set(inner) | set(ends[1:-1])), high]
+            else:  # a finite range: an exp(b x) decaying away from either end has its mass there (a
+                # Gauss-Legendre rule over [0, 10^10] would miss a mass of width 0.01 at 0, at both orders)
+                located = [c for n in e.function.atoms(sp.exp) for anchor in ((low, 1), (high, -1))
+                           if (c := self._decay(n.args[0], x, env, anchor)) is not None and c[1] > 0]
+                if located:
+                    inner = [p for p in quadrature.pieces(located, kinks) if min(low, high) < p < max(low, high)]
+                    ends = [low, *sorted(set(inner) | set(ends[1:-1])), high]
             sign = 1
             if high < low:
                 ends, sign = list(reversed(ends)), -1
@@ -547,10 +557,29 @@ class Evaluator:
             centre = self._peak(n.args[0], x, env) or (self._decay(n.args[0], x, env, anchor) if anchor else None)
             if centre is not None:
                 centres.append(centre)
+            centres.extend(self._cusps(n.args[0], x, env))
         centres = [(m, s) for m, s in centres if s > 0]
         if not centres:
             self.trace.unlocated = True
         return centres or [(mpmath.mpf(0), mpmath.mpf(1))]
+
+    def _cusps(self, exponent: sp.Expr, x, env) -> list[tuple]:
+        """(kink, 1/|c a|) for each c |a x + b| in the exponent with c a < 0: exp(-|x - m|/b) peaks at m, width b."""
+        out = []
+        for n in exponent.atoms(sp.Abs):
+            stand_in = sp.Dummy()
+            coeff = sp.diff(exponent.xreplace({n: stand_in}), stand_in)
+            slope = sp.diff(n.args[0], x)
+            if coeff.has(x, stand_in) or slope == 0 or slope.has(x):
+                continue
+            try:
+                c, a = real(self.compile(coeff)(env)), real(self.compile(slope)(env))
+                kink = -real(self.compile(n.args[0].xreplace({x: 0}))(env)) / a
+            except (NotEvaluable, Undefined, KeyError, ZeroDivisionError):
+                continue
+            if c < 0:
+                out.append((kink, DECAY_SCALES / abs(c * a)))
+        return out
 
     def _decay(self, exponent: sp.Expr, x, env, anchor: tuple) -> tuple | None:
         """(the finite end, 1/|b|) for exp(b x + c) on a half-line, when it decays away from that end."""
@@ -562,7 +591,7 @@ class Evaluator:
             slope = real(self.compile(poly.all_coeffs()[0])(env))
         except (sp.PolynomialError, NotEvaluable, Undefined, KeyError):
             return None
-        return (end, 1 / abs(slope)) if slope * direction < 0 else None
+        return (end, DECAY_SCALES / abs(slope)) if slope * direction < 0 else None
 
     def _peak(self, exponent: sp.Expr, x, env) -> tuple | None:
         """(where, width) of exp(P(x)) for a polynomial P of even degree with a negative leading
