@@ -49,9 +49,11 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "simplify": ("SymPy's simplify under the declared assumptions; within the step's time limit",),
     "evaluation": ("accepted only where klproof's independent numeric check agrees at sample points",),
     "continuous_densities": ("Exponential(x; lam) = lam exp(-lam x) only where x >= 0 is provable (below 0 the density is 0)",
-                             "Bernoulli(x; p) = p^x (1 - p)^(1 - x) only for x declared in {0, 1} (x = \"in {0, 1}\")",
-                         "the scale b and the rate lam are not checked here: E and KL over a density assume b, lam > 0, "
-                         "and the integral rules need them provably positive"),
+                             "Bernoulli(x; p) = p^x (1 - p)^(1 - x) only for x declared in {0, 1} (x = \"in {0, 1}\"); "
+                             "its log split only for p provably in (0, 1)",
+                             "Categorical(x; ...) by its formula only for x provably an integer among its outcomes",
+                             "the scale b and the rate lam are not checked here: E and KL over a density assume b, lam > 0, "
+                             "and the integral rules need them provably positive"),
     "absolute_value": ("a x + b is affine in the integration variable with a and b provably real (m complex or "
                        "not declared real: no split)",
                        "|a x + b| is resolved on a range only where its sign is provable at both ends; the range is "
@@ -108,10 +110,12 @@ _RULES: tuple[RuleInfo, ...] = (
              ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
               "multiply both sides", "rearrange the equation", "move to the other side")),
     # the named continuous densities and their integrals (klproof.check.density_rules)
-    RuleInfo("continuous_densities", "Laplace, exponential and Bernoulli densities", "Laplace(x; m, b) = "
+    RuleInfo("continuous_densities", "Laplace, exponential, Bernoulli and categorical densities", "Laplace(x; m, b) = "
              "exp(-|x - m|/b) / (2b), Exponential(x; lam) = lam exp(-lam x) on x >= 0, Bernoulli(x; p) = "
-             "p^x (1 - p)^(1 - x) on x in {0, 1}",
-             ("laplace density", "exponential density", "bernoulli density", "bernoulli mass", "definition of the laplace density",
+             "p^x (1 - p)^(1 - x) on x in {0, 1}, Categorical(x; softmax(theta)) = exp(theta_x) / sum_k exp(theta_k); "
+             "log Bernoulli(x; p) = x log p + (1 - x) log(1 - p)",
+             ("laplace density", "exponential density", "bernoulli density", "bernoulli mass", "categorical mass",
+              "softmax", "definition of the laplace density",
               "definition of the exponential density")),
     RuleInfo("absolute_value", "split at the kink", "the integral of f(x) |x - m| over a range is the sum of the "
              "integrals on either side of x = m, with |x - m| = m - x on the left and x - m on the right",

@@ -2,7 +2,7 @@
 
 - `continuous_densities`: Laplace(x; m, b) and Exponential(x; lam) by their formulas (the exponential's only
   where x >= 0 is provable: below 0 the density is 0, not lam exp(-lam x)), and Bernoulli(x; p) at an x
-  declared in {0, 1};
+  declared in {0, 1}, Categorical(x; softmax(theta)) at an x provably among its outcomes;
 - `absolute_value`: an integral of f(x) |a x + b| over [lo, hi] is split at the kink x = -b/a where the kink
   provably lies in the range, and |.| is resolved on each piece where the sign is provable at both ends
   (an affine function keeps its sign between two points where it has it);
@@ -31,7 +31,7 @@ def continuous_densities(e: sp.Expr) -> sp.Expr:
 
     e = e.replace(lambda n: isinstance(n, sp.log) and _binary_bernoulli(n.args[0]) and _probability(n.args[0].args[1]),
                   lambda n: _log_bernoulli(*n.args[0].args))
-    return e.replace(lambda n: isinstance(n, C.CONTINUOUS_DENSITIES) or _binary_bernoulli(n), expand)
+    return e.replace(lambda n: isinstance(n, (*C.CONTINUOUS_DENSITIES, C.Categorical)) or _binary_bernoulli(n), expand)
 
 
 def _probability(p) -> bool:

@@ -90,6 +90,8 @@ def expectation(e: sp.Expr, latent_sum: Callable[[sp.Expr, sp.Symbol], sp.Expr] 
             return sp.Add(*[subst(density * f, {var: value}) for value in density.support])
         if isinstance(density, C.CONTINUOUS_DENSITIES):  # the integral over its interval (the half line for Exp)
             return sp.Integral(density * f, (var, *density.interval))
+        if isinstance(density, C.Categorical) and density.args[0] == var:  # the sum over its outcomes
+            return density.average(f, var)
         return n
 
     return e.replace(lambda n: isinstance(n, C.Expectation), expand)
@@ -247,7 +249,7 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("kl_definition", kl_definition, (C.KL,)),
     ("expectation", expectation, (C.Expectation,)),
     ("normal_density", normal_density, (C.Normal,)),
-    ("continuous_densities", DR.continuous_densities, (*C.CONTINUOUS_DENSITIES, C.Bernoulli)),
+    ("continuous_densities", DR.continuous_densities, (*C.CONTINUOUS_DENSITIES, C.Bernoulli, C.Categorical)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
     ("gaussian_moments", gaussian_moments, (sp.Integral,)),

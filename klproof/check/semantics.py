@@ -319,6 +319,25 @@ class Evaluator:
             return self._quad(lambda t: integrand({**env, var: t}), points)
         return average
 
+    def _categorical(self, e: C.Categorical) -> Compiled:
+        """exp(theta_x) / sum_k exp(theta_k) at an outcome x in a..b, 0 at any other value."""
+        x, theta, k, a, b = e.args
+        x_fn, theta_fn, a_fn, b_fn = self.compile(x), self.compile(theta), self.compile(a), self.compile(b)
+        trace = self.trace
+
+        def mass(env):
+            ks = _range(a_fn(env), b_fn(env))
+            if not ks:
+                raise Undefined("a categorical distribution without outcomes")
+            trace.spend(len(ks))
+            logits = {j: real(theta_fn({**env, k: mpmath.mpf(j)})) for j in ks}
+            top = max(logits.values())
+            at = real(x_fn(env))
+            if at != mpmath.floor(at) or int(at) not in logits:
+                return mpmath.mpf(0)
+            return mpmath.exp(logits[int(at)] - top) / mpmath.fsum(mpmath.exp(v - top) for v in logits.values())
+        return mass
+
     def _normal_diag(self, e: C.NormalDiag) -> Compiled:
         z, mu, sigma, j, a, b = e.args
         mu_fn, sigma_fn, a_fn, b_fn = self.compile(mu), self.compile(sigma), self.compile(a), self.compile(b)
@@ -391,6 +410,14 @@ class Evaluator:
             return gaussian
         if isinstance(density, C.NormalDiag):
             return self._diagonal_average(density, integrand)
+        if isinstance(density, C.Categorical) and density.args[0] == var:
+            a_fn, b_fn, trace = self.compile(density.args[3]), self.compile(density.args[4]), self.trace
+
+            def outcomes(env):  # an exact sum over a..b
+                ks = _range(a_fn(env), b_fn(env))
+                trace.spend(len(ks))
+                return mpmath.fsum(integrand({**env, var: mpmath.mpf(j)}) for j in ks)
+            return outcomes
         if isinstance(density, C.CONTINUOUS_DENSITIES) and density.args[0] == var:
             return self._interval_average(density, var, integrand_expr, integrand)
         if isinstance(density, C.Bernoulli) and density.args[0] == var:
@@ -738,7 +765,7 @@ _FUNCTIONS: dict[type, Callable] = {
 }
 
 _HANDLERS: dict[type, Callable[[Evaluator, sp.Basic], Compiled]] = {
-    C.Laplace: Evaluator._laplace, C.Exponential: Evaluator._exponential,
+    C.Laplace: Evaluator._laplace, C.Exponential: Evaluator._exponential, C.Categorical: Evaluator._categorical,
     C.Normal: Evaluator._normal, C.Bernoulli: Evaluator._bernoulli, C.NormalDiag: Evaluator._normal_diag, C.Prob: Evaluator._prob,
     C.Expectation: Evaluator._expectation, C.KL: Evaluator._kl, C.LatentSum: Evaluator._latent_sum,
     sp.Integral: Evaluator._integral, sp.Sum: Evaluator._sum, sp.Product: Evaluator._product,

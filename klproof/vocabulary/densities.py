@@ -1,4 +1,4 @@
-"""Continuous densities with named parameters: Laplace(x, m, b) and Exponential(x, lam).
+"""Densities with named parameters: Laplace(x, m, b), Exponential(x, lam), Categorical(x, theta_k, (k, 1, K)).
 
 Each follows the Bernoulli template (syntax, latex_names, domain, arity, formula, printing hooks), with
 `interval` instead of a finite `support`: E over the density is the integral over that interval, so
@@ -6,6 +6,7 @@ E over an exponential is an integral over the half line [0, oo) and its variable
 whatever the file declares for the same name.
 
 - expression syntax: ``Laplace(x, m, b)``, ``Exponential(x, lam)``, e.g. ``E(x, Exponential(x, lam))``;
+  ``Categorical(x, theta[k], (k, 1, K))``, the softmax of the logits theta_1..theta_K (E over it is a sum);
 - LaTeX: ``\\mathrm{Laplace}(x; m, b)``, ``\\operatorname{Exp}(x; \\lambda)`` (also ``\\mathrm{Exponential}``),
   and ``x \\sim \\mathrm{Exp}(\\lambda)`` in the subscript of an expectation.
 """
@@ -16,6 +17,8 @@ from typing import ClassVar
 
 import sympy as sp
 from sympy.core.function import Function
+
+from klproof.vocabulary.binders import Binder, subst
 
 
 class Laplace(Function):
@@ -90,3 +93,58 @@ class Exponential(Function):
     def _latex(self, printer) -> str:
         x, lam = (printer._print(a) for a in self.args)
         return rf"\mathrm{{Exp}}\left({x}; {lam}\right)"
+
+
+class Categorical(Binder, Function):
+    """The categorical mass over the outcomes a..b with softmax parameters (logits) theta_k:
+    P(x) = exp(theta_x) / sum_{j=a}^{b} exp(theta_j). Arguments: (x, theta_k, k, a, b), theta_k an expression in k.
+
+    Softmax parameters make every real theta a distribution (positive masses summing to 1), so no rule
+    has to check that a probability vector is normalised.
+    """
+
+    nargs = 5
+    binds = (2, (1,))  # the index k, bound in theta_k
+    index_range = (3, 4)
+    syntax = "Categorical"
+    latex_names = ("Cat",)
+    domain: ClassVar[dict] = {"integer": True}  # of its variable, when a binder takes it over
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+    def logit(self, at) -> sp.Expr:
+        _, theta, k, _, _ = self.args
+        return subst(theta, {k: at})
+
+    def normaliser(self) -> sp.Expr:
+        _, theta, k, a, b = self.args
+        j = sp.Dummy(k.name, integer=True)  # named like the index: the sums of `average` then cancel against it
+        return sp.Sum(sp.exp(subst(theta, {k: j})), (j, a, b))
+
+    def formula(self) -> sp.Expr | None:
+        """exp(theta_x) / sum_j exp(theta_j), where x is provably an outcome (an integer in [a, b])."""
+        x, _, _, a, b = self.args
+        if x.is_integer is not True or sp.expand(x - a).is_nonnegative is not True \
+                or sp.expand(b - x).is_nonnegative is not True:
+            return None
+        return sp.exp(self.logit(x)) / self.normaliser()
+
+    def average(self, f: sp.Expr, var) -> sp.Expr:
+        """E over the outcomes: sum_{x=a}^{b} P(x) f(x), the masses written out."""
+        _, _, k, a, b = self.args
+        outcome = sp.Dummy(k.name, integer=True)
+        return sp.Sum(subst(sp.exp(self.logit(var)) * f, {var: outcome}) / self.normaliser(), (outcome, a, b))
+
+    def _eval_is_positive(self):
+        x, theta, _, a, b = self.args
+        return True if self.formula() is not None and theta.is_real else None
+
+    def _sympystr(self, printer) -> str:
+        x, theta, k, a, b = (printer._print(v) for v in self.args)
+        return f"Categorical({x}, {theta}, ({k}, {a}, {b}))"
+
+    def _latex(self, printer) -> str:
+        x, theta, k, a, b = (printer._print(v) for v in self.args)
+        return rf"\mathrm{{Cat}}\left({x}; \operatorname{{softmax}}\left({theta}\right)_{{{k}={a}}}^{{{b}}}\right)"
