@@ -165,7 +165,7 @@ ROWS: tuple[Row, ...] = tuple(r for group in (
           "KL(Categorical(x, theta[k], (k, 1, 2)), Categorical(x, phi[k], (k, 1, 2)))",
           f"Sum(exp(theta[j])/(exp(theta[1]) + exp(theta[2]))*(theta[j] - phi[j] - {_S2} "
           "+ log(exp(phi[1]) + exp(phi[2]))), (j, 1, 2))", "expectation",
-          f"Sum(exp(theta[j])/(exp(theta[1]) + exp(theta[2]))*(theta[j] - phi[j]), (j, 1, 2))"),
+          "Sum(exp(theta[j])/(exp(theta[1]) + exp(theta[2]))*(theta[j] - phi[j]), (j, 1, 2))"),
     # -- finite sums ------------------------------------------------------------------------------------------
     _pair("sum of the first J integers", "GR 0.121.1", "Sum(j, (j, 1, J))", "J*(J + 1)/2", "evaluation",
           "J**2/2"),

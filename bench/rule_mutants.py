@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from klproof import vocabulary as C  # noqa: E402
-from klproof.check import engine, rules  # noqa: E402
+from klproof.check import density_rules, engine, rules  # noqa: E402
 from klproof.check.decide import Options, check_step  # noqa: E402
 from klproof.parse.file import read_derivation  # noqa: E402
 from klproof.verdict import Status  # noqa: E402
@@ -168,6 +168,35 @@ def _normalization(e):  # summing a conditional over its GIVEN variable gives 1
     return e.replace(lambda n: isinstance(n, C.LatentSum), reduce)
 
 
+def _continuous_densities(e):  # the Laplace density with 1/b for 1/(2b)
+    return e.replace(lambda n: isinstance(n, C.Laplace), lambda n: n.formula() * 2)
+
+
+def _absolute_value(e):  # split at the kink, but |x - m| = x - m on both sides
+    def split(n):
+        var, lo, hi = n.limits[0]
+        kinks = [a for a in n.function.atoms(sp.Abs) if a.has(var)]
+        if len(n.limits) != 1 or not kinks:
+            return n
+        c = sp.solve(kinks[0].args[0], var)[0]
+        f = n.function.xreplace({a: a.args[0] for a in kinks})
+        return sp.Integral(f, (var, lo, c)) + sp.Integral(f, (var, c, hi))
+    return e.replace(lambda n: isinstance(n, sp.Integral) and n.function.has(sp.Abs), split)
+
+
+def _exponential_moments(e):  # int_0^oo x^n exp(-lam x) = n!/lam^n: one power of lam short
+    original = density_rules._power_integral
+
+    def short(n, s, lo, hi):
+        value = original(n, s, lo, hi)
+        return None if value is None else -s * value
+    density_rules._power_integral = short
+    try:
+        return density_rules.exponential_moments(e)
+    finally:
+        density_rules._power_integral = original
+
+
 @dataclass(frozen=True)
 class Mutant:
     rule: str
@@ -200,6 +229,12 @@ MUTANTS = (
                                               "linearity of sums"),)),
     Mutant("linearity", _linearity, (("Sum(a + P(z), z)", "a + 1", "linearity, density sums to 1"),)),
     Mutant("normalization", _normalization, (("Sum(Q(X|z), z)", "1", "density sums to 1"),)),
+    Mutant("continuous_densities", _continuous_densities, (
+        ("log(Laplace(x, mu, sigma))", "-Abs(x - mu)/sigma - log(sigma)", "Laplace density, log rules"),)),
+    Mutant("absolute_value", _absolute_value, (
+        ("E(Abs(x), N(x, 0, sigma))", "0", "definition of E, normal density, split at the kink, exponential moments"),)),
+    Mutant("exponential_moments", _exponential_moments, (
+        ("E(x, Exponential(x, sigma))", "1", "definition of E, exponential density, exponential moments"),)),
 )
 
 
