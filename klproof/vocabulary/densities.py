@@ -68,6 +68,8 @@ class Exponential(Function):
 
     @classmethod
     def eval(cls, x, lam):
+        if x.is_negative and lam.is_positive:  # below its support the density is 0
+            return sp.Integer(0)
         return None
 
     def _eval_is_positive(self):
