@@ -134,6 +134,9 @@ def report(s: dict, timeout: float, command: str) -> str:
         "",
         "Proved by the one-liner and not by klproof: " + (", ".join(s["only_sympy"]) or "none") + ".",
         "",
+        "Known gaps (true rows klproof does not prove, with the reason): "
+        + ("; ".join(f"{r.name}: {r.gap}" for r in identities.ROWS if r.gap) or "none") + ".",
+        "",
         "Proved by klproof and not by the one-liner: " + (", ".join(s["only_klproof"]) or "none") + ".",
         "",
     ]
