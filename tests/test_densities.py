@@ -57,6 +57,9 @@ CASES = [
     # a finite range: the antiderivative, for a rate provably nonzero
     ("Integral(u*exp(-lam*u), (u, 0, 1)) == (1 - (1 + lam)*exp(-lam))/lam**2", Status.PROVED),
     ("Integral(u**2, (u, 0, m)) == m**3/3", Status.PROVED),
+    # a half line written backwards: converges only where exp(s u) vanishes at the infinite end
+    ("Integral(exp(-lam*u), (u, oo, 0)) == -1/lam", Status.PROVED),
+    ("Integral(exp(lam*u), (u, oo, 0)) == 0", None),
     # Bernoulli's formula only where y is declared binary
     ("-log(Bernoulli(y, p)) == -y*log(p) - (1 - y)*log(1 - p)", Status.PROVED),
     ("-log(Bernoulli(u, p)) == -u*log(p) - (1 - u)*log(1 - p)", None),
@@ -66,6 +69,7 @@ CASES = [
     ("E(1, Categorical(u, theta[k], (k, 1, 1000000))) == 1", Status.PROVED),
     ("E(1, Categorical(u, theta[k], (k, 1, K))) == 1", Status.PROVED),
     ("E(u, Categorical(u, theta[k], (k, 1, 1000000))) == 1", None),
+    ("E(1, Categorical(u, theta[k], (k, 2, 1))) == 0", None),  # no outcome: no distribution, no claim
 ]
 
 

@@ -126,9 +126,11 @@ def _power_integral(n: int, s, lo, hi):
         if lo.is_infinite or hi.is_infinite:
             return None
         return (hi ** (n + 1) - lo ** (n + 1)) / (n + 1)
-    if lo == -sp.oo and hi == sp.oo:
+    ends = {lo, hi}
+    if ends == {-sp.oo, sp.oo}:
         return None
-    if (hi == sp.oo and s.is_negative is not True) or (lo == -sp.oo and s.is_positive is not True) \
+    # at an infinite end (either limit: a range may be written backwards) exp(s x) must vanish
+    if (sp.oo in ends and s.is_negative is not True) or (-sp.oo in ends and s.is_positive is not True) \
             or s.is_nonzero is not True:
         return None
 

@@ -91,7 +91,8 @@ def expectation(e: sp.Expr, latent_sum: Callable[[sp.Expr, sp.Symbol], sp.Expr] 
         if isinstance(density, C.CONTINUOUS_DENSITIES):  # the integral over its interval (the half line for Exp)
             return sp.Integral(density * f, (var, *density.interval))
         if isinstance(density, C.Categorical) and density.args[0] == var:  # the sum over its outcomes
-            return density.average(f, var)
+            average = density.average(f, var)
+            return n if average is None else average
         return n
 
     return e.replace(lambda n: isinstance(n, C.Expectation), expand)

@@ -133,9 +133,12 @@ class Categorical(Binder, Function):
             return None
         return sp.exp(self.logit(x)) / self.normaliser()
 
-    def average(self, f: sp.Expr, var) -> sp.Expr:
-        """E over the outcomes: sum_{x=a}^{b} P(x) f(x), the masses written out."""
+    def average(self, f: sp.Expr, var) -> sp.Expr | None:
+        """E over the outcomes: sum_{x=a}^{b} P(x) f(x), the masses written out; None without an outcome
+        provably (b >= a): an empty categorical is no distribution."""
         _, _, k, a, b = self.args
+        if sp.expand(b - a).is_nonnegative is not True:
+            return None
         outcome = sp.Dummy(k.name, integer=True)
         return sp.Sum(subst(sp.exp(self.logit(var)) * f, {var: outcome}) / self.normaliser(), (outcome, a, b))
 
