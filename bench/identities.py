@@ -9,15 +9,16 @@ Sources (short names used in the rows):
 - Gil13: M. Gil, F. Alajaji, T. Linder, "Rényi divergence measures for commonly used univariate continuous
   distributions", Information Sciences 249 (2013), Table 3 (KL divergences).
 - WikiKL: Wikipedia, "Kullback–Leibler divergence" (examples: normal, Bernoulli/categorical).
-- WikiN, WikiLap, WikiExp, WikiBern, WikiCat, WikiHalfN: Wikipedia's "Normal distribution", "Laplace
-  distribution", "Exponential distribution", "Bernoulli distribution", "Categorical distribution",
+- WikiN, WikiLap, WikiExp, WikiGamma, WikiBern, WikiCat, WikiHalfN: Wikipedia's "Normal distribution", "Laplace
+  distribution", "Exponential distribution", "Gamma distribution", "Bernoulli distribution", "Categorical distribution",
   "Half-normal distribution" pages (moments, entropy, moment-generating function).
 - KW14: Kingma & Welling, Auto-Encoding Variational Bayes (2014), Appendix B (the Gaussian KL) and C.1
   (Bernoulli decoder).
 - Moh20: Mohamed, Rosca, Figurnov, Mnih, "Monte Carlo Gradient Estimation in Machine Learning", JMLR 21 (2020),
   sections 4-5 (score function with zero mean, score-function and pathwise estimators of E[x^2]).
 - GR: Gradshteyn & Ryzhik, Table of Integrals, 3.351.3 (int_0^oo x^n e^{-mu x} dx = n! mu^{-n-1}),
-  3.461.2-3 (int_0^oo x^{2n} e^{-p x^2} and x^{2n+1} e^{-p x^2}), 0.121 (sums of powers of integers).
+  3.461.2-3 (int_0^oo x^{2n} e^{-p x^2} and x^{2n+1} e^{-p x^2}), 3.381.4 (int_0^oo x^{nu-1} e^{-mu x} dx =
+  Gamma(nu) mu^{-nu}), 0.121 (sums of powers of integers), 0.112 (geometric sums).
 """
 
 from __future__ import annotations
@@ -132,6 +133,15 @@ ROWS: tuple[Row, ...] = tuple(r for group in (
           "exponential_moments", "lam/s"),
     _pair("gamma integral n = 3", "GR 3.351.3", "Integral(x**3*exp(-lam*x), (x, 0, oo))", "6/lam**4",
           "exponential_moments", "6/lam**3"),
+    # -- the gamma distribution ---------------------------------------------------------------------------------
+    _pair("gamma density normalised", "WikiGamma", "E(1, GammaDist(x, a, b))", "1", "exponential_moments", None),
+    _pair("gamma mean", "WikiGamma", "E(x, GammaDist(x, a, b))", "a/b", "exponential_moments", "a/b**2"),
+    _pair("gamma variance", "WikiGamma", "E((x - a/b)**2, GammaDist(x, a, b))", "a/b**2", "exponential_moments",
+          "a/b"),
+    _pair("KL of two gammas, same shape", "Gil13", "KL(GammaDist(x, a, b_1), GammaDist(x, a, b_2))",
+          "a*log(b_1/b_2) + a*(b_2 - b_1)/b_1", "exponential_moments", "a*log(b_1/b_2) + a*(b_2 - b_1)/b_2"),
+    _pair("gamma integral, power 3/2", "GR 3.381.4", "Integral(x**(3/2)*exp(-lam*x), (x, 0, oo))",
+          "3*sqrt(pi)/(4*lam**(5/2))", "exponential_moments", "sqrt(pi)/(2*lam**(5/2))"),
     # -- half-line Gaussian integrals ------------------------------------------------------------------------
     _pair("half Gaussian integral", "GR 3.461.2", "Integral(exp(-x**2/2), (x, 0, oo))", "sqrt(pi/2)",
           "exponential_moments", "sqrt(2*pi)"),

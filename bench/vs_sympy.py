@@ -7,7 +7,7 @@ process under the same time limit:
   `klproof_check`); a true identity counts when it is "proved", a near-miss when it is not;
 - the one-liner on the plain-SymPy translation of the claim (bench/run.py's `to_plain_sympy`, plus the
   formulas a user types for the densities klproof names: Laplace exp(-|x - m|/b)/(2b), exponential
-  lam exp(-lam x) on the integral from 0 that E over it already is, Bernoulli p^x (1 - p)^(1 - x), the softmax
+  lam exp(-lam x) and the gamma density on the integral from 0 that E over them already is, Bernoulli p^x (1 - p)^(1 - x), the softmax
   for a categorical): `sp.simplify((lhs - rhs).doit()) == 0`.
 
 Counts (proved true identities, "proved" near-misses, timeouts) and total CPU seconds of each, with the ratio;
@@ -51,6 +51,9 @@ def _user_formula(n: sp.Expr) -> sp.Expr:
     if isinstance(n, C.Exponential):
         x, lam = n.args
         return lam * sp.exp(-lam * x)
+    if isinstance(n, C.Gamma):
+        x, alpha, beta = n.args
+        return beta**alpha * x ** (alpha - 1) * sp.exp(-beta * x) / sp.gamma(alpha)
     if isinstance(n, C.Bernoulli):
         return n.formula()
     if isinstance(n, C.Categorical):

@@ -40,6 +40,11 @@ CASES = [
     # x is declared negative for the file; under E over an exponential it ranges over [0, oo)
     ("E(x, Exponential(x, lam)) == 1/lam", Status.PROVED),
     ("E(Abs(x), Exponential(x, lam)) == 1/lam", Status.PROVED),
+    ("E(x, GammaDist(x, b, lam)) == b/lam", Status.PROVED),
+    ("E(x, GammaDist(x, b, lam)) == -b/lam", Status.REFUTED),
+    ("GammaDist(x, b, lam) == 0", Status.PROVED),  # x < 0: below the support
+    # a power whose exponent is not provably > -1: the gamma integral may diverge, no rule may close it
+    ("Integral(u**r*exp(-u), (u, 0, oo)) == 1", None),
     ("E(x, Exponential(x, lam)) == -1/lam", Status.REFUTED),
     # outside a binder the declaration holds: a negative x has density 0, not lam exp(-lam x)
     ("Exponential(x, lam) == lam*exp(-lam*x)", Status.REFUTED),
@@ -96,6 +101,7 @@ def test_the_variable_of_an_exponential_is_nonnegative_whatever_the_file_declare
     r"\mathbb{E}_{u \sim \operatorname{Exp}(\lambda)}[u] = \frac{1}{\lambda}",
     r"\mathbb{E}_{\mathrm{Exponential}(u; \lambda)}[u^2] = 2/\lambda^2",
     r"\mathbb{E}_{u \sim \mathrm{Laplace}(m, b)}\left[-\log \mathrm{Laplace}(u; m, b)\right] = 1 + \log(2 b)",
+    r"\mathbb{E}_{u \sim \mathrm{Gamma}(b, \lambda)}[u] = \frac{b}{\lambda}",
 ])
 def test_latex_spellings(latex):
     body = text("1", {**SYMBOLS}).replace("start = '''1'''", f"latex = '{latex}'")

@@ -36,7 +36,7 @@ def test_the_table_has_forty_sourced_identities_and_their_near_misses():
     assert len({r.name for r in identities.ROWS}) == len(identities.ROWS)
     assert all(r.closes in RULES for r in TRUE)
     kinds = " ".join(r.claim for r in TRUE)
-    for notion in ("N(", "Laplace(", "Exponential(", "Bernoulli(", "Categorical(", "Sum(", "(x, 0, oo)"):
+    for notion in ("N(", "Laplace(", "Exponential(", "GammaDist(", "Bernoulli(", "Categorical(", "Sum(", "(x, 0, oo)"):
         assert notion in kinds, notion
 
 

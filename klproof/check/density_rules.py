@@ -8,7 +8,8 @@
   (an affine function keeps its sign between two points where it has it);
 - `exponential_moments`: integrals of x^n exp(s x + c) over an interval, a half line (s provably of the sign
   that makes it converge) or a finite range (s provably nonzero), by the antiderivative
-  exp(s x) sum_k (-1)^k n!/(n-k)! x^(n-k) / s^(k+1); and the half-line Gaussian moments
+  exp(s x) sum_k (-1)^k n!/(n-k)! x^(n-k) / s^(k+1); x^p exp(-lam x) over [0, oo) for any p > -1 (the
+  gamma integral Gamma(p+1)/lam^(p+1)); and the half-line Gaussian moments
   int_0^oo x^n exp(-a x^2) dx = Gamma((n+1)/2) / (2 a^((n+1)/2)) for a provably positive.
 
 Each leaves the expression alone where a side condition is not provable; none guesses.
@@ -154,6 +155,17 @@ def _closed(f: sp.Expr, x, lo, hi) -> sp.Expr | None:
                 rest *= factor
         try:
             power = sp.Poly(sp.expand(exponent), x)
+        except sp.PolynomialError:
+            return None
+        general = _general_power(rest, x)
+        if general is not None:  # c x^p, p not a nonnegative integer: the gamma integral over [0, oo)
+            c, p = general
+            value = _gamma_integral(p, power, lo, hi)
+            if value is None:
+                return None
+            total += coeff * c * value
+            continue
+        try:
             polynomial = sp.Poly(rest, x)
         except sp.PolynomialError:
             return None
@@ -170,6 +182,25 @@ def _closed(f: sp.Expr, x, lo, hi) -> sp.Expr | None:
                 return None
             total += coeff * c * constant * value
     return total
+
+
+def _general_power(rest: sp.Expr, x) -> tuple[sp.Expr, sp.Expr] | None:
+    """(c, p) with rest = c x^p, c free of x and p free of x but not a nonnegative integer; None otherwise."""
+    c, part = sp.powsimp(rest, combine="exp").as_independent(x, as_Add=False)
+    if not (isinstance(part, sp.Pow) and part.base == x) or part.exp.has(x):
+        return None
+    p = part.exp
+    return None if p.is_Integer and p >= 0 else (c, p)
+
+
+def _gamma_integral(p, power: sp.Poly, lo, hi):
+    """int_0^oo x^p exp(s x + c) dx = e^c Gamma(p + 1) / (-s)^(p + 1), for s provably negative and p > -1 provably."""
+    if (lo, hi) != (0, sp.oo) or power.degree() != 1:
+        return None
+    s, c = power.all_coeffs()
+    if s.is_negative is not True or (p + 1).is_positive is not True:
+        return None
+    return sp.exp(c) * sp.expand_func(sp.gamma(p + 1)) / (-s) ** (p + 1)
 
 
 def _half_line_gaussian(n: int, a, linear, lo, hi):

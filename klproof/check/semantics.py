@@ -298,17 +298,43 @@ class Evaluator:
             return rate * mpmath.exp(-rate * at) if at >= 0 else mpmath.mpf(0)
         return density
 
+    def _gamma(self, e: C.Gamma) -> Compiled:
+        """beta^alpha x^(alpha - 1) exp(-beta x) / Gamma(alpha) for x > 0, 0 below, for alpha, beta > 0."""
+        x, alpha, beta = (self.compile(a) for a in e.args)
+
+        def density(env):
+            shape, rate, at = real(alpha(env)), real(beta(env)), real(x(env))
+            if not (shape > 0 and rate > 0):
+                raise Undefined("a gamma density with alpha <= 0 or beta <= 0")
+            if at < 0:
+                return mpmath.mpf(0)
+            if at == 0:
+                raise Undefined("the gamma density at 0")
+            return mpmath.exp(shape * mpmath.log(rate) + (shape - 1) * mpmath.log(at) - rate * at
+                              - mpmath.loggamma(shape))
+        return density
+
     def _interval_average(self, density, var, integrand_expr: sp.Expr, integrand: Compiled) -> Compiled:
         """Quadrature over the density's interval: the line for a Laplace (split at every Laplace location
         and |.| kink in the integrand), the half line [0, oo) for an exponential (its scale 1/lam locates it)."""
         laplaces = [n for n in integrand_expr.atoms(C.Laplace) if n.args[0] == var]
         fns = [(self.compile(n.args[1]), self.compile(n.args[2])) for n in laplaces]
         rate = self.compile(density.args[1]) if isinstance(density, C.Exponential) else None
+        gamma = [self.compile(a) for a in density.args[1:]] if isinstance(density, C.Gamma) else None
 
         def average(env):
             centres = [(real(m(env)), DECAY_SCALES * real(b(env))) for m, b in fns]
             kinks = [m for m, _ in centres] + self._kinks(integrand_expr, var, env)
-            if rate is None:
+            if gamma is not None:  # mass around alpha/beta, width sqrt(alpha)/beta; x^(alpha-1) singular at 0
+                shape, scale = real(gamma[0](env)), real(gamma[1](env))
+                if not (shape > 0 and scale > 0):
+                    raise Undefined("a gamma density with alpha <= 0 or beta <= 0")
+                if shape < 1:
+                    raise NotEvaluable("quadrature of a gamma density with alpha < 1 (singular at 0)")
+                inner = quadrature.pieces([*centres, (shape / scale, DECAY_SCALES * mpmath.sqrt(shape) / scale)],
+                                          kinks)[1:-1]
+                points = [mpmath.mpf(0), *sorted({p for p in inner if p > 0}), mpmath.inf]
+            elif rate is None:
                 points = quadrature.pieces(centres, kinks)
             else:
                 lam = real(rate(env))
@@ -766,6 +792,7 @@ _FUNCTIONS: dict[type, Callable] = {
 
 _HANDLERS: dict[type, Callable[[Evaluator, sp.Basic], Compiled]] = {
     C.Laplace: Evaluator._laplace, C.Exponential: Evaluator._exponential, C.Categorical: Evaluator._categorical,
+    C.Gamma: Evaluator._gamma,
     C.Normal: Evaluator._normal, C.Bernoulli: Evaluator._bernoulli, C.NormalDiag: Evaluator._normal_diag, C.Prob: Evaluator._prob,
     C.Expectation: Evaluator._expectation, C.KL: Evaluator._kl, C.LatentSum: Evaluator._latent_sum,
     sp.Integral: Evaluator._integral, sp.Sum: Evaluator._sum, sp.Product: Evaluator._product,

@@ -666,6 +666,8 @@ BUILTIN_USAGE = {
     "Laplace": "Laplace(x, m, b): the density exp(-|x - m|/b)/(2b), b > 0 the scale, e.g. E(Abs(x - m), Laplace(x, m, b))",
     "Categorical": "Categorical(x, theta[k], (k, 1, K)): the mass exp(theta_x) / sum_k exp(theta_k) on x in "
                    "1..K (softmax logits theta), e.g. E(x, Categorical(x, theta[k], (k, 1, 3)))",
+    "GammaDist": "GammaDist(x, alpha, beta): the gamma density beta^alpha x^(alpha - 1) exp(-beta x) / Gamma(alpha) "
+                 "on x >= 0 (shape alpha, rate beta), e.g. E(x, GammaDist(x, alpha, beta))",
     "Exponential": "Exponential(x, lam): the density lam exp(-lam x) on x >= 0, lam > 0 the rate, "
                    "e.g. E(x, Exponential(x, lam))",
 }

@@ -6,7 +6,7 @@ semantics in `klproof.check.numeric`.
 """
 
 from klproof.vocabulary.bernoulli import Bernoulli
-from klproof.vocabulary.densities import Categorical, Exponential, Laplace
+from klproof.vocabulary.densities import Categorical, Exponential, Gamma, Laplace
 from klproof.vocabulary.definitions import Defined, DefinitionBody
 from klproof.vocabulary.expectation import KL, Expectation, LatentSum
 from klproof.vocabulary.matrices import Det, Diag, Dot, Trace
@@ -15,15 +15,15 @@ from klproof.vocabulary.probability import Prob, density_variable
 
 # every notion, for code that must know when none is left (the benchmark's plain-SymPy translation)
 VOCABULARY = (Normal, NormalDiag, Bernoulli, Prob, Expectation, KL, LatentSum, Trace, Det, Diag, Dot, Laplace, Exponential,
-              Categorical)
+              Gamma, Categorical)
 # densities with a finite support: E and KL over them are finite sums (rules and numeric semantics alike)
 FINITE_DENSITIES = (Bernoulli,)
 # densities over an interval of the line (`interval`): E and KL over them are integrals over it
-CONTINUOUS_DENSITIES = (Laplace, Exponential)
+CONTINUOUS_DENSITIES = (Laplace, Exponential, Gamma)
 # the densities the readers know by name (syntax, latex_names, arity, domain of their variable)
 NAMED_DENSITIES = (*FINITE_DENSITIES, *CONTINUOUS_DENSITIES)
 
 
-__all__ = ["CONTINUOUS_DENSITIES", "Categorical", "NAMED_DENSITIES", "Exponential", "Laplace",
+__all__ = ["CONTINUOUS_DENSITIES", "Categorical", "Gamma", "NAMED_DENSITIES", "Exponential", "Laplace",
            "FINITE_DENSITIES", "KL", "VOCABULARY", "Bernoulli", "Defined", "DefinitionBody", "Det", "Diag", "Dot",
            "Expectation", "LatentSum", "Normal", "NormalDiag", "Prob", "Trace", "density_variable"]

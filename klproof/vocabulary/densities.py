@@ -1,4 +1,5 @@
-"""Densities with named parameters: Laplace(x, m, b), Exponential(x, lam), Categorical(x, theta_k, (k, 1, K)).
+"""Densities with named parameters: Laplace(x, m, b), Exponential(x, lam), GammaDist(x, alpha, beta),
+Categorical(x, theta_k, (k, 1, K)).
 
 Each follows the Bernoulli template (syntax, latex_names, domain, arity, formula, printing hooks), with
 `interval` instead of a finite `support`: E over the density is the integral over that interval, so
@@ -95,6 +96,46 @@ class Exponential(Function):
     def _latex(self, printer) -> str:
         x, lam = (printer._print(a) for a in self.args)
         return rf"\mathrm{{Exp}}\left({x}; {lam}\right)"
+
+
+class Gamma(Function):
+    """The gamma density in x with shape alpha and rate beta: beta^alpha x^(alpha - 1) exp(-beta x) / Gamma(alpha)
+    for x >= 0, 0 below. Arguments: (x, alpha, beta)."""
+
+    nargs = 3
+    arity = 3
+    syntax = "GammaDist"
+    latex_names = ("Gamma",)
+    domain: ClassVar[dict] = {"real": True, "nonnegative": True}
+    interval = (sp.Integer(0), sp.oo)
+
+    @classmethod
+    def eval(cls, x, alpha, beta):
+        if x.is_negative and alpha.is_positive and beta.is_positive:  # below its support the density is 0
+            return sp.Integer(0)
+        return None
+
+    def _eval_is_positive(self):
+        x, alpha, beta = self.args
+        return True if x.is_positive and alpha.is_positive and beta.is_positive else None
+
+    def _eval_is_real(self):
+        x, alpha, beta = self.args
+        return True if x.is_positive and alpha.is_positive and beta.is_positive else None
+
+    def formula(self) -> sp.Expr | None:
+        """The formula where it holds: for x provably >= 0 (below 0 the density is 0)."""
+        x, alpha, beta = self.args
+        if x.is_nonnegative is not True:
+            return None
+        return beta**alpha * x ** (alpha - 1) * sp.exp(-beta * x) / sp.gamma(alpha)
+
+    def _sympystr(self, printer) -> str:
+        return f"GammaDist({', '.join(printer._print(a) for a in self.args)})"
+
+    def _latex(self, printer) -> str:
+        x, alpha, beta = (printer._print(a) for a in self.args)
+        return rf"\mathrm{{Gamma}}\left({x}; {alpha}, {beta}\right)"
 
 
 class Categorical(Binder, Function):
