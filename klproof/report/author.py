@@ -39,7 +39,7 @@ class AuthorPrinter:
         self.d = derivation
         self.source = source
 
-    def top(self, node: ast.AST) -> tuple[str, str | None]:
+    def top(self, node: ast.AST) -> tuple[str | None, str]:
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
             return self.expr(node.left).tex, self.expr(node.comparators[0]).tex
         return None, self.expr(node).tex
@@ -223,6 +223,14 @@ class AuthorPrinter:
         tex = f"{head} {text}"
         return _Out(tex, MUL, closed=_paren(tex))
 
+    def _call_Product(self, args):
+        _arity(args, 2)
+        j, a, b = self._limits(args[1])
+        inner = self.expr(args[0])
+        text = inner.tex if inner.prec >= MUL and not inner.tex.startswith("-") else _paren(inner.tex)
+        tex = f"\\prod_{{{j}={a}}}^{{{b}}} {text}"
+        return _Out(tex, MUL, closed=_paren(tex))
+
     def _call_Integral(self, args):
         _arity(args, 2)
         body, limits = args
@@ -290,4 +298,4 @@ def _elements(node):
 
 
 def _is_big(node) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("Sum", "Integral", "E", "KL")
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("Sum", "Product", "Integral", "E", "KL")
