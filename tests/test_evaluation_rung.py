@@ -56,9 +56,9 @@ def test_sympy_evaluation_counts_only_with_numeric_agreement(start, claim, true)
 
 
 def test_without_numeric_checking_sympys_word_is_not_proof():
-    # a closed form only SymPy's summation gives (half-line integrals such as the exponential's mean are now
-    # closed by the 'exponential moments' rule, with no evaluation rung)
-    text = HEADER + "[[chain]]\nstart = 'Sum(j, (j, 1, J))'\n[[chain.step]]\nexpr = 'J*(J + 1)/2'\n"
+    # a closed form only SymPy's integrate gives (half-line exponential integrals are closed by the 'exponential
+    # moments' rule, sums of powers by 'closed forms of finite sums', with no evaluation rung)
+    text = HEADER + "[[chain]]\nstart = 'Integral(1/(1 + x**2), (x, 0, 1))'\n[[chain.step]]\nexpr = 'pi/4'\n"
     (step,) = read_derivation("t.toml", text.encode()).steps
     verdict = check_step(step, Options(numeric=False))
     assert verdict.status is Status.UNKNOWN and "could not confirm" in verdict.detail
