@@ -75,8 +75,9 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
                             "nonzero (or no exponential at all)",
                             "x^p exp(s x + c) for p not a nonnegative integer: over [0, oo) only, for s provably "
                             "negative and p + 1 provably positive (Gamma(p + 1) / (-s)^(p + 1))",
-                            "x^n exp(-a x^2 + c) over [0, oo) or (-oo, 0] only for a provably positive and no linear "
-                            "term; the whole line is the Gaussian rule's"),
+                            "x^n exp(-a x^2 + b x + c) over [v, oo) or (-oo, v] only for a provably positive and the "
+                            "finite end at the vertex v = b/(2a) (elsewhere the closed form needs erf); the whole line "
+                            "is the Gaussian rule's"),
 }
 
 

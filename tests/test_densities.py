@@ -147,22 +147,28 @@ def test_exponential_moments_agree_with_quadrature(n, rate, c, lo, width, sign):
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(0, 7), a=st.fractions(Fraction(1, 5), Fraction(4)), left=st.booleans())
-def test_half_line_gaussian_moments_agree_with_quadrature(n, a, left):
+@given(n=st.integers(0, 7), a=st.fractions(Fraction(1, 5), Fraction(4)), left=st.booleans(),
+       v=st.fractions(-2, 2, max_denominator=7))
+def test_half_line_gaussian_moments_agree_with_quadrature(n, a, left, v):
+    """x^n exp(-a (x - v)^2) from the vertex v to either infinity."""
     x = sp.Symbol("x", real=True)
-    coeff = sp.Rational(a.numerator, a.denominator)
-    limits = (x, -sp.oo, 0) if left else (x, 0, sp.oo)
-    closed = DR.exponential_moments(sp.Integral(x**n * sp.exp(-coeff * x**2), limits))
-    f = sp.lambdify(x, x**n * sp.exp(-coeff * x**2), "mpmath")
+    coeff, vertex = sp.Rational(a.numerator, a.denominator), sp.Rational(v.numerator, v.denominator)
+    limits = (x, -sp.oo, vertex) if left else (x, vertex, sp.oo)
+    integrand = x**n * sp.exp(sp.expand(-coeff * (x - vertex) ** 2))
+    closed = DR.exponential_moments(sp.Integral(integrand, limits))
+    assert not closed.has(sp.Integral)
+    f = sp.lambdify(x, integrand, "mpmath")
     with mpmath.workdps(30):
-        exact = mpmath.quad(f, [-mpmath.inf, 0] if left else [0, mpmath.inf])
+        end = mpmath.mpf(v.numerator) / v.denominator
+        exact = mpmath.quad(f, [-mpmath.inf, end] if left else [end, mpmath.inf])
     assert abs(float(closed) - float(exact)) <= 1e-10 * (1 + abs(float(exact)))
 
 
-def test_a_half_line_gaussian_with_a_linear_term_is_left_alone():
+def test_a_half_line_gaussian_from_a_point_other_than_its_vertex_is_left_alone():
     x = sp.Symbol("x", real=True)
-    e = sp.Integral(sp.exp(-x**2 + x), (x, 0, sp.oo))
-    assert DR.exponential_moments(e) == e
+    for e in (sp.Integral(sp.exp(-x**2 + x), (x, 0, sp.oo)), sp.Integral(sp.exp(-x**2), (x, 1, sp.oo)),
+              sp.Integral(sp.exp(-x**2), (x, 0, 1))):
+        assert DR.exponential_moments(e) == e  # erf
 
 
 def test_a_kink_of_an_inner_variable_is_not_split_by_the_outer_integral():

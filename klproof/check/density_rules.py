@@ -204,15 +204,21 @@ def _gamma_integral(p, power: sp.Poly, lo, hi):
 
 
 def _half_line_gaussian(n: int, a, linear, lo, hi):
-    """int_0^oo x^n exp(-a x^2) dx = Gamma((n+1)/2) / (2 a^((n+1)/2)) (a > 0); over (-oo, 0]: (-1)^n times it."""
-    if linear != 0 or a.is_positive is not True:
+    """int_v^oo x^n exp(-a x^2 + b x) dx for the vertex v = b/(2a) as the finite end (a > 0): with x = v + t it is
+    exp(a v^2) sum_k C(n, k) v^(n-k) int_0^oo t^k exp(-a t^2) dt, and int_0^oo t^k exp(-a t^2) dt =
+    Gamma((k+1)/2) / (2 a^((k+1)/2)); over (-oo, v] the odd moments change sign."""
+    if a.is_positive is not True:
         return None
-    half = sp.gamma(sp.Rational(n + 1, 2)) / (2 * a ** sp.Rational(n + 1, 2))
-    if (lo, hi) == (0, sp.oo):
-        return half
-    if (lo, hi) == (-sp.oo, 0):
-        return (-1) ** n * half
-    return None
+    vertex = sp.cancel(linear / (2 * a))
+    if hi == sp.oo and not lo.is_infinite and sp.expand(lo - vertex) == 0:
+        sign = 1
+    elif lo == -sp.oo and not hi.is_infinite and sp.expand(hi - vertex) == 0:
+        sign = -1
+    else:
+        return None  # an end away from the vertex: the closed form needs erf
+    return sp.exp(a * vertex**2) * sp.Add(*[sp.binomial(n, k) * vertex ** (n - k) * sign**k
+                                            * sp.gamma(sp.Rational(k + 1, 2)) / (2 * a ** sp.Rational(k + 1, 2))
+                                            for k in range(n + 1)])
 
 
 def exponential_moments(e: sp.Expr) -> sp.Expr:
