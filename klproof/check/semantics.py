@@ -324,6 +324,11 @@ class Evaluator:
 
         def average(env):
             centres = [(real(m(env)), DECAY_SCALES * real(b(env))) for m, b in fns]
+            # any other mass in the integrand (a normal density, a Gaussian factor): located as on the line; the
+            # density itself locates the integral, so finding nothing else is no reason to distrust it
+            unlocated = self.trace.unlocated
+            centres += self._centres(integrand_expr, var, env)
+            self.trace.unlocated = unlocated
             kinks = [m for m, _ in centres] + self._kinks(integrand_expr, var, env)
             if gamma is not None:  # mass around alpha/beta, width sqrt(alpha)/beta; x^(alpha-1) singular at 0
                 shape, scale = real(gamma[0](env)), real(gamma[1](env))
