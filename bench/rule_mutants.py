@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from klproof import vocabulary as C  # noqa: E402
-from klproof.check import engine, rules  # noqa: E402
+from klproof.check import density_rules, engine, rules  # noqa: E402
 from klproof.check import gaussian_rules as G  # noqa: E402
 from klproof.check.decide import Options, check_step  # noqa: E402
 from klproof.parse.file import read_derivation  # noqa: E402
@@ -205,6 +205,35 @@ def _score_function(e):  # E_q[f d log q] only, even where f depends on the para
         at_point = C.Normal(z, subst(q.args[1], {t: point}), subst(q.args[2], {t: point}))
         return C.Expectation(subst(f, {t: point}) * C.DerivativeAt(sp.log(q), t, point, n.args[3]), at_point, z)
     return e.replace(lambda n: isinstance(n, C.DerivativeAt), rewrite)
+def _continuous_densities(e):  # the Laplace density with 1/b for 1/(2b)
+    return e.replace(lambda n: isinstance(n, C.Laplace), lambda n: n.formula() * 2)
+
+
+def _absolute_value(e):  # split at the kink, but |x - m| = x - m on both sides
+    def split(n):
+        var, lo, hi = n.limits[0]
+        kinks = [a for a in n.function.atoms(sp.Abs) if a.has(var)]
+        if len(n.limits) != 1 or not kinks:
+            return n
+        c = sp.solve(kinks[0].args[0], var)[0]
+        f = n.function.xreplace({a: a.args[0] for a in kinks})
+        return sp.Integral(f, (var, lo, c)) + sp.Integral(f, (var, c, hi))
+    return e.replace(lambda n: isinstance(n, sp.Integral) and n.function.has(sp.Abs), split)
+
+
+def _exponential_moments(e):  # int_0^oo x^n exp(-lam x) = n!/lam^n: one power of lam short
+    original = density_rules._power_integral
+
+    def short(n, s, lo, hi):
+        value = original(n, s, lo, hi)
+        return None if value is None else -s * value
+    density_rules._power_integral = short
+    try:
+        return density_rules.exponential_moments(e)
+    finally:
+        density_rules._power_integral = original
+
+
 def _closed_forms(e):  # only the exponents compared: the roots and constants in front taken as equal
     if not isinstance(e, sp.Add):
         return e
@@ -347,6 +376,12 @@ MUTANTS = (
     Mutant("score_function", _score_function, (
         ("Derivative(E(mu*z, N(z, mu, sigma)), mu)",
          "E(mu*z*Derivative(log(N(z, mu, sigma)), mu), N(z, mu, sigma))", "score function"),)),
+    Mutant("continuous_densities", _continuous_densities, (
+        ("log(Laplace(x, mu, sigma))", "-Abs(x - mu)/sigma - log(sigma)", "Laplace density, log rules"),)),
+    Mutant("absolute_value", _absolute_value, (
+        ("E(Abs(x), N(x, 0, sigma))", "0", "definition of E, normal density, split at the kink, exponential moments"),)),
+    Mutant("exponential_moments", _exponential_moments, (
+        ("E(x, Exponential(x, sigma))", "1", "definition of E, exponential density, exponential moments"),)),
     Mutant("last_factor", _last_factor, (
         ("Product(s[J], (J, 1, j))", "s[j]*Product(s[J], (J, 1, j - 1))", "induction step"),)),
     Mutant("multiple_integrals", _multiple_integrals, (

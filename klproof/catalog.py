@@ -78,6 +78,25 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "score_function": ("dominated convergence for N(z; m(θ), s(θ)) f(z, θ) as for 'Leibniz' (e.g. f polynomial), "
                        "s provably positive",
                        "the term E_q[∇_θ f] is part of the result whenever f depends on θ"),
+    "continuous_densities": ("Exponential(x; lam) = lam exp(-lam x) and the gamma formula only where x >= 0 is provable "
+                             "(below 0 the density is 0)",
+                             "Bernoulli(x; p) = p^x (1 - p)^(1 - x) only for x declared in {0, 1} (x = \"in {0, 1}\"); "
+                             "its log split only for p provably in (0, 1)",
+                             "Categorical(x; ...) by its formula only for x provably an integer among its outcomes",
+                             "the scale b and the rate lam are not checked here: E and KL over a density assume b, lam > 0, "
+                             "and the integral rules need them provably positive"),
+    "absolute_value": ("a x + b is affine in the integration variable with a and b provably real (m complex or "
+                       "not declared real: no split)",
+                       "|a x + b| is resolved on a range only where its sign is provable at both ends; the range is "
+                       "split at x = -b/a only where that point provably lies inside it"),
+    "exponential_moments": ("x^n exp(s x + c), n a nonnegative integer: over [l, oo) only for s provably negative, "
+                            "over (-oo, u] only for s provably positive, over a finite range only for s provably "
+                            "nonzero (or no exponential at all)",
+                            "x^p exp(s x + c) for p not a nonnegative integer: over [0, oo) only, for s provably "
+                            "negative and p + 1 provably positive (Gamma(p + 1) / (-s)^(p + 1))",
+                            "x^n exp(-a x^2 + b x + c) over [v, oo) or (-oo, v] only for a provably positive and the "
+                            "finite end at the vertex v = b/(2a) (elsewhere the closed form needs erf); the whole line "
+                            "is the Gaussian rule's"),
     "closed_forms": ("every factor compared through its log is provably positive (log is one-to-one only there)",
                      "log(exp(a)) = a only for provably real a; log(b^k) = k log b only for positive b and real k",
                      "the logs are compared as rational functions of their log atoms: a common factor cancels at "
@@ -156,6 +175,25 @@ _RULES: tuple[RuleInfo, ...] = (
              "subtracting or multiplying both sides by the same thing",
              ("both sides", "subtract from both sides", "add to both sides", "negate both sides",
               "multiply both sides", "rearrange the equation", "move to the other side")),
+    # the named continuous densities and their integrals (klproof.check.density_rules)
+    RuleInfo("continuous_densities", "Laplace, exponential, gamma, Bernoulli, categorical densities", "Laplace(x; m, b) = "
+             "exp(-|x - m|/b) / (2b), Exponential(x; lam) = lam exp(-lam x) on x >= 0, GammaDist(x; alpha, beta) = "
+             "beta^alpha x^(alpha - 1) exp(-beta x) / Gamma(alpha) on x >= 0, Bernoulli(x; p) = "
+             "p^x (1 - p)^(1 - x) on x in {0, 1}, Categorical(x; softmax(theta)) = exp(theta_x) / sum_k exp(theta_k); "
+             "log Bernoulli(x; p) = x log p + (1 - x) log(1 - p)",
+             ("laplace density", "exponential density", "gamma density", "bernoulli density", "bernoulli mass", "categorical mass",
+              "softmax", "definition of the laplace density",
+              "definition of the exponential density")),
+    RuleInfo("absolute_value", "split at the kink", "the integral of f(x) |x - m| over a range is the sum of the "
+             "integrals on either side of x = m, with |x - m| = m - x on the left and x - m on the right",
+             ("absolute value", "split at the kink", "split the integral", "split at m", "sign of x - m")),
+    RuleInfo("exponential_moments", "exponential moments", "integral over [0, oo) of x^n exp(-lam x) = n! / lam^(n+1) "
+             "(lam > 0), over any range by the antiderivative; x^p exp(-lam x) over [0, oo) = Gamma(p + 1) / lam^(p + 1); "
+             "half-line Gaussian integrals "
+             "int_0^oo x^n exp(-a x^2) = Gamma((n+1)/2) / (2 a^((n+1)/2))",
+             ("exponential integral", "exponential moments", "half-line integral", "gamma integral",
+              "half-line gaussian integral", "integral over the half line"),
+             ("expectation", "continuous_densities", "log_rules")),
     # Gaussian algebra (klproof.check.gaussian_rules)
     RuleInfo("closed_forms", "Gaussian closed forms", "exp(a) exp(b) = exp(a + b), sqrt(1/A) = 1/sqrt(A), "
              "sqrt(2 pi s^2) = sqrt(2 pi) s: positive terms compared through their logs",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.check import density_rules as DR
 from klproof.check import gaussian_rules as G
 from klproof.check import gradient_rules as GR
 from klproof.check.product_rules import finite_sums, log_product, product_algebra
@@ -87,6 +88,11 @@ def expectation(e: sp.Expr, latent_sum: Callable[[sp.Expr, sp.Symbol], sp.Expr] 
             return latent_sum(density * f, var)
         if isinstance(density, C.FINITE_DENSITIES):  # a finite sum over the support, written out
             return sp.Add(*[subst(density * f, {var: value}) for value in density.support])
+        if isinstance(density, C.CONTINUOUS_DENSITIES):  # the integral over its interval (the half line for Exp)
+            return sp.Integral(density * f, (var, *density.interval))
+        if isinstance(density, C.Categorical) and density.args[0] == var:  # the sum over its outcomes
+            average = density.average(f, var)
+            return n if average is None else average
         return n
 
     return e.replace(lambda n: isinstance(n, C.Expectation), expand)
@@ -259,12 +265,15 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("closed_forms", G.normal_arguments, (C.Normal,)),
     ("normal_density", G.log_normal, (C.Normal,)),
     ("normal_density", normal_density, (C.Normal,)),
+    ("continuous_densities", DR.continuous_densities, (*C.CONTINUOUS_DENSITIES, C.Bernoulli, C.Categorical)),
     ("product_algebra", product_algebra, (sp.Product,)),
     ("leibniz", GR.leibniz, (C.DerivativeAt,)),
     ("differentiation", GR.differentiation, (C.DerivativeAt,)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
     ("gaussian_moments", gaussian_moments, (sp.Integral,)),
+    ("absolute_value", DR.absolute_value, (sp.Abs,)),
+    ("exponential_moments", DR.exponential_moments, (sp.Integral,)),
     ("sum_linearity", sum_linearity, (sp.Sum,)),
     ("finite_sums", finite_sums, (sp.Sum,)),
     ("linearity", linearity, (C.LatentSum,)),

@@ -40,6 +40,9 @@ from klproof.check.quadrature import NotEvaluable, Undefined
 MAX_EXPONENT = 10**50  # exp(t) for |t| beyond this is not computed (exp(exp(x)) at x = 1e9 would not end)
 MAX_WORK = 200_000  # terms and quadrature nodes per evaluation: nested sums and integrals stay bounded
 MAX_TERMS = 400  # a finite sum or product longer than this is not expanded
+# An exponential decay exp(-t/s) is still e^-14 at the ladder's last point 14 s (quadrature.SCALE_POINTS), far
+# from negligible; its pieces are laid out in units of 4 s, so that the ladder ends at e^-56.
+DECAY_SCALES = 4
 MAX_DIMENSIONS = 1  # quadrature over a diagonal Gaussian of at most this many dimensions (cost: nodes**d)
 
 
@@ -275,6 +278,99 @@ class Evaluator:
             raise NotEvaluable("a Bernoulli mass outside its support {0, 1}")
         return mass
 
+    def _laplace(self, e: C.Laplace) -> Compiled:
+        """exp(-|x - m|/b) / (2b), for b > 0; elsewhere no claim is made."""
+        x, m, b = (self.compile(a) for a in e.args)
+
+        def density(env):
+            scale = real(b(env))
+            if not scale > 0:
+                raise Undefined("a Laplace density with b <= 0")
+            return mpmath.exp(-abs(real(x(env)) - real(m(env))) / scale) / (2 * scale)
+        return density
+
+    def _exponential(self, e: C.Exponential) -> Compiled:
+        """lam exp(-lam x) for x >= 0 and 0 below, for lam > 0; elsewhere no claim is made."""
+        x, lam = (self.compile(a) for a in e.args)
+
+        def density(env):
+            rate, at = real(lam(env)), real(x(env))
+            if not rate > 0:
+                raise Undefined("an exponential density with lam <= 0")
+            return rate * mpmath.exp(-rate * at) if at >= 0 else mpmath.mpf(0)
+        return density
+
+    def _gamma(self, e: C.Gamma) -> Compiled:
+        """beta^alpha x^(alpha - 1) exp(-beta x) / Gamma(alpha) for x > 0, 0 below, for alpha, beta > 0."""
+        x, alpha, beta = (self.compile(a) for a in e.args)
+
+        def density(env):
+            shape, rate, at = real(alpha(env)), real(beta(env)), real(x(env))
+            if not (shape > 0 and rate > 0):
+                raise Undefined("a gamma density with alpha <= 0 or beta <= 0")
+            if at < 0:
+                return mpmath.mpf(0)
+            if at == 0:
+                raise Undefined("the gamma density at 0")
+            return mpmath.exp(shape * mpmath.log(rate) + (shape - 1) * mpmath.log(at) - rate * at
+                              - mpmath.loggamma(shape))
+        return density
+
+    def _interval_average(self, density, var, integrand_expr: sp.Expr, integrand: Compiled) -> Compiled:
+        """Quadrature over the density's interval: the line for a Laplace (split at every Laplace location
+        and |.| kink in the integrand), the half line [0, oo) for an exponential (its scale 1/lam locates it)."""
+        laplaces = [n for n in integrand_expr.atoms(C.Laplace) if n.args[0] == var]
+        fns = [(self.compile(n.args[1]), self.compile(n.args[2])) for n in laplaces]
+        rate = self.compile(density.args[1]) if isinstance(density, C.Exponential) else None
+        gamma = [self.compile(a) for a in density.args[1:]] if isinstance(density, C.Gamma) else None
+
+        def average(env):
+            centres = [(real(m(env)), DECAY_SCALES * real(b(env))) for m, b in fns]
+            # any other mass in the integrand (a normal density, a Gaussian factor): located as on the line; the
+            # density itself locates the integral, so finding nothing else is no reason to distrust it
+            unlocated = self.trace.unlocated
+            centres += self._centres(integrand_expr, var, env)
+            self.trace.unlocated = unlocated
+            kinks = [m for m, _ in centres] + self._kinks(integrand_expr, var, env)
+            if gamma is not None:  # mass around alpha/beta, width sqrt(alpha)/beta; x^(alpha-1) singular at 0
+                shape, scale = real(gamma[0](env)), real(gamma[1](env))
+                if not (shape > 0 and scale > 0):
+                    raise Undefined("a gamma density with alpha <= 0 or beta <= 0")
+                if shape < 1:
+                    raise NotEvaluable("quadrature of a gamma density with alpha < 1 (singular at 0)")
+                inner = quadrature.pieces([*centres, (shape / scale, DECAY_SCALES * mpmath.sqrt(shape) / scale)],
+                                          kinks)[1:-1]
+                points = [mpmath.mpf(0), *sorted({p for p in inner if p > 0}), mpmath.inf]
+            elif rate is None:
+                points = quadrature.pieces(centres, kinks)
+            else:
+                lam = real(rate(env))
+                if not lam > 0:
+                    raise Undefined("an exponential density with lam <= 0")
+                inner = quadrature.pieces([*centres, (mpmath.mpf(0), DECAY_SCALES / lam)], kinks)[1:-1]
+                points = [mpmath.mpf(0), *sorted({p for p in inner if p > 0}), mpmath.inf]
+            return self._quad(lambda t: integrand({**env, var: t}), points)
+        return average
+
+    def _categorical(self, e: C.Categorical) -> Compiled:
+        """exp(theta_x) / sum_k exp(theta_k) at an outcome x in a..b, 0 at any other value."""
+        x, theta, k, a, b = e.args
+        x_fn, theta_fn, a_fn, b_fn = self.compile(x), self.compile(theta), self.compile(a), self.compile(b)
+        trace = self.trace
+
+        def mass(env):
+            ks = _range(a_fn(env), b_fn(env))
+            if not ks:
+                raise Undefined("a categorical distribution without outcomes")
+            trace.spend(len(ks))
+            logits = {j: real(theta_fn({**env, k: mpmath.mpf(j)})) for j in ks}
+            top = max(logits.values())
+            at = real(x_fn(env))
+            if at != mpmath.floor(at) or int(at) not in logits:
+                return mpmath.mpf(0)
+            return mpmath.exp(logits[int(at)] - top) / mpmath.fsum(mpmath.exp(v - top) for v in logits.values())
+        return mass
+
     def _normal_diag(self, e: C.NormalDiag) -> Compiled:
         z, mu, sigma, j, a, b = e.args
         mu_fn, sigma_fn, a_fn, b_fn = self.compile(mu), self.compile(sigma), self.compile(a), self.compile(b)
@@ -347,6 +443,16 @@ class Evaluator:
             return gaussian
         if isinstance(density, C.NormalDiag):
             return self._diagonal_average(density, integrand)
+        if isinstance(density, C.Categorical) and density.args[0] == var:
+            a_fn, b_fn, trace = self.compile(density.args[3]), self.compile(density.args[4]), self.trace
+
+            def outcomes(env):  # an exact sum over a..b
+                ks = _range(a_fn(env), b_fn(env))
+                trace.spend(len(ks))
+                return mpmath.fsum(integrand({**env, var: mpmath.mpf(j)}) for j in ks)
+            return outcomes
+        if isinstance(density, C.CONTINUOUS_DENSITIES) and density.args[0] == var:
+            return self._interval_average(density, var, integrand_expr, integrand)
         if isinstance(density, C.Bernoulli) and density.args[0] == var:
             trace = self.trace
 
@@ -427,6 +533,13 @@ class Evaluator:
                 centre = self._centres(e.function, x, env, anchor)
                 inner = [p for p in quadrature.pieces(centre, kinks) if low < p < high]
                 ends = [low, *sorted(set(inner) | set(ends[1:-1])), high]
+            else:  # a finite range: an exp(b x) decaying away from either end has its mass there (a
+                # Gauss-Legendre rule over [0, 10^10] would miss a mass of width 0.01 at 0, at both orders)
+                located = [c for n in e.function.atoms(sp.exp) for anchor in ((low, 1), (high, -1))
+                           if (c := self._decay(n.args[0], x, env, anchor)) is not None and c[1] > 0]
+                if located:
+                    inner = [p for p in quadrature.pieces(located, kinks) if min(low, high) < p < max(low, high)]
+                    ends = [low, *sorted(set(inner) | set(ends[1:-1])), high]
             sign = 1
             if high < low:
                 ends, sign = list(reversed(ends)), -1
@@ -510,6 +623,7 @@ class Evaluator:
             centre = self._peak(n.args[0], x, env) or (self._decay(n.args[0], x, env, anchor) if anchor else None)
             if centre is not None:
                 centres.append(centre)
+            centres.extend(self._cusps(n.args[0], x, env))
         # A product of densities in x (N(x; m, s) N(y; c x, t), a linear-Gaussian chain) has its mass where the
         # exponents' sum peaks, which can lie far from every single density's centre.
         exponents = [-(n.args[0] - n.args[1]) ** 2 / (2 * n.args[2] ** 2) for n in f.atoms(C.Normal) if n.has(x)]
@@ -523,6 +637,24 @@ class Evaluator:
             self.trace.unlocated = True
         return centres or [(mpmath.mpf(0), mpmath.mpf(1))]
 
+    def _cusps(self, exponent: sp.Expr, x, env) -> list[tuple]:
+        """(kink, 1/|c a|) for each c |a x + b| in the exponent with c a < 0: exp(-|x - m|/b) peaks at m, width b."""
+        out = []
+        for n in exponent.atoms(sp.Abs):
+            stand_in = sp.Dummy()
+            coeff = sp.diff(exponent.xreplace({n: stand_in}), stand_in)
+            slope = sp.diff(n.args[0], x)
+            if coeff.has(x, stand_in) or slope == 0 or slope.has(x):
+                continue
+            try:
+                c, a = real(self.compile(coeff)(env)), real(self.compile(slope)(env))
+                kink = -real(self.compile(n.args[0].xreplace({x: 0}))(env)) / a
+            except (NotEvaluable, Undefined, KeyError, ZeroDivisionError):
+                continue
+            if c < 0:
+                out.append((kink, DECAY_SCALES / abs(c * a)))
+        return out
+
     def _decay(self, exponent: sp.Expr, x, env, anchor: tuple) -> tuple | None:
         """(the finite end, 1/|b|) for exp(b x + c) on a half-line, when it decays away from that end."""
         end, direction = anchor
@@ -533,7 +665,7 @@ class Evaluator:
             slope = real(self.compile(poly.all_coeffs()[0])(env))
         except (sp.PolynomialError, NotEvaluable, Undefined, KeyError):
             return None
-        return (end, 1 / abs(slope)) if slope * direction < 0 else None
+        return (end, DECAY_SCALES / abs(slope)) if slope * direction < 0 else None
 
     def _peak(self, exponent: sp.Expr, x, env) -> tuple | None:
         """(where, width) of exp(P(x)) for a polynomial P of even degree with a negative leading
@@ -680,6 +812,8 @@ _FUNCTIONS: dict[type, Callable] = {
 }
 
 _HANDLERS: dict[type, Callable[[Evaluator, sp.Basic], Compiled]] = {
+    C.Laplace: Evaluator._laplace, C.Exponential: Evaluator._exponential, C.Categorical: Evaluator._categorical,
+    C.Gamma: Evaluator._gamma,
     C.Normal: Evaluator._normal, C.Bernoulli: Evaluator._bernoulli, C.NormalDiag: Evaluator._normal_diag, C.Prob: Evaluator._prob,
     C.Expectation: Evaluator._expectation, C.KL: Evaluator._kl, C.LatentSum: Evaluator._latent_sum,
     sp.Integral: Evaluator._integral, sp.Sum: Evaluator._sum, sp.Product: Evaluator._product,

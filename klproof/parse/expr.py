@@ -34,8 +34,8 @@ _DECIMAL = re.compile(r"^(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "oo": sp.oo, "inf": sp.oo}
 # densities over one variable (their first argument) and that variable's domain
-DENSITIES: dict[str, dict] = {"N": {"real": True}, "NormalDiag": {"real": True},
-                               **{cls.syntax: cls.domain for cls in C.FINITE_DENSITIES}}
+DENSITIES: dict[str, dict] = {"N": {"real": True}, "NormalDiag": {"real": True}, "Categorical": {"integer": True},
+                               **{cls.syntax: cls.domain for cls in C.NAMED_DENSITIES}}
 
 
 def parse_expression(text: str, scope: Scope, span: Span, allow_equation: bool = True,
@@ -655,6 +655,17 @@ def _finite_density(cls):
     return build
 
 
+def _categorical(t: _Translator, node: ast.Call):
+    """Categorical(x, theta[k], (k, 1, K)): the softmax of the logits theta_k over the outcomes 1..K."""
+    x = t.expr(node.args[0])
+    name, lo, hi = t.index_range(node.args[2], "Categorical")
+    with t.bind(name, B.range_domain({"integer": True}, lo, hi), f"the outcomes of {name.id}") as k:
+        theta = t.expr(node.args[1])
+    if theta.is_real is not True:
+        raise t.error(node.args[1], "the logits of a Categorical must be real", 'declare them real, e.g. theta = "real"')
+    return C.Categorical(x, theta, k, lo, hi)
+
+
 def _matrix_fn(cls):
     def build(t: _Translator, node: ast.Call):
         arg = t.expr(node.args[0])
@@ -688,7 +699,8 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "tr": (_matrix_fn(C.Trace), (1,)),
     "det": (_matrix_fn(C.Det), (1,)),
     "dot": (_dot, (3,)),
-    **{cls.syntax: (_finite_density(cls), (cls.arity,)) for cls in C.FINITE_DENSITIES},
+    **{cls.syntax: (_finite_density(cls), (cls.arity,)) for cls in C.NAMED_DENSITIES},
+    "Categorical": (_categorical, (3,)),
     "Derivative": (_derivative, (2, 3)),
     "diff": (_derivative, (2, 3)),
     "grad": (_derivative, (2, 3)),
@@ -710,4 +722,11 @@ BUILTIN_USAGE = {
     "Derivative": "Derivative(f, mu) or Derivative(f, (mu, 2)): d/dmu f, mu a declared real symbol",
     "diff": "diff(f, mu) or diff(f, mu, 2): the same as Derivative",
     "grad": "grad(f, mu): the gradient with respect to the scalar mu, the same as Derivative",
+    "Laplace": "Laplace(x, m, b): the density exp(-|x - m|/b)/(2b), b > 0 the scale, e.g. E(Abs(x - m), Laplace(x, m, b))",
+    "Categorical": "Categorical(x, theta[k], (k, 1, K)): the mass exp(theta_x) / sum_k exp(theta_k) on x in "
+                   "1..K (softmax logits theta), e.g. E(x, Categorical(x, theta[k], (k, 1, 3)))",
+    "GammaDist": "GammaDist(x, alpha, beta): the gamma density beta^alpha x^(alpha - 1) exp(-beta x) / Gamma(alpha) "
+                 "on x >= 0 (shape alpha, rate beta), e.g. E(x, GammaDist(x, alpha, beta))",
+    "Exponential": "Exponential(x, lam): the density lam exp(-lam x) on x >= 0, lam > 0 the rate, "
+                   "e.g. E(x, Exponential(x, lam))",
 }

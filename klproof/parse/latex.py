@@ -56,6 +56,7 @@ GREEK = {
 # the names a Greek command may stand for, in order of preference
 GREEK_ALIASES = {
     "epsilon": ("epsilon", "eps", "varepsilon"),
+    "lambda": ("lam", "lambda_"),  # lambda is a keyword of the expression syntax: a rate is declared lam
     "varepsilon": ("varepsilon", "epsilon", "eps"),
     "phi": ("phi", "varphi"), "varphi": ("varphi", "phi"),
     "theta": ("theta", "vartheta"), "vartheta": ("vartheta", "theta"),
@@ -74,7 +75,7 @@ _TAG = re.compile(r"((\\q?quad|\\[,;:! ]|\s)*\\cdots\s*\(\s*[0-9A-Za-z.]{1,8}\s*
 _RELATION_TOKENS = {("char", "="): Relation.EQ, ("char", "<"): Relation.LT, ("char", ">"): Relation.GT,
                     ("cmd", "le"): Relation.LE, ("cmd", "leq"): Relation.LE, ("cmd", "leqslant"): Relation.LE,
                     ("cmd", "ge"): Relation.GE, ("cmd", "geq"): Relation.GE, ("cmd", "geqslant"): Relation.GE}
-FINITE_DENSITIES = {name: cls for cls in C.FINITE_DENSITIES for name in cls.latex_names}
+FINITE_DENSITIES = {name: cls for cls in C.NAMED_DENSITIES for name in cls.latex_names}
 _NAMEWORDS = {"log", "ln", "exp", "tr", "det", "diag", "sin", "cos", "tan", "max", "min", "lim", "sqrt", "KL"}
 
 

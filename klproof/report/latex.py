@@ -79,7 +79,7 @@ class KlproofLatexPrinter(LatexPrinter):
         if isinstance(density, C.Normal):
             x, mu, sigma = density.args
             return f"{self._print(x)} \\sim \\mathcal{{N}}({self._print(mu)}, {self._variance(sigma)})"
-        if isinstance(density, C.FINITE_DENSITIES):
+        if isinstance(density, C.NAMED_DENSITIES):
             x, *params = density.args
             shown = ", ".join(self._print(a) for a in params)
             return f"{self._print(x)} \\sim \\mathrm{{{density.latex_names[0]}}}({shown})"

@@ -12,7 +12,7 @@ GREEK = {
     "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega",
     "varepsilon", "vartheta", "varphi", "varrho", "varsigma", "varpi",
 }
-NAME_ALIASES = {"eps": "epsilon"}
+NAME_ALIASES = {"eps": "epsilon", "lam": "lambda"}
 
 
 def _parts(name: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ semantics in `klproof.check.numeric`.
 """
 
 from klproof.vocabulary.bernoulli import Bernoulli
+from klproof.vocabulary.densities import Categorical, Exponential, Gamma, Laplace
 from klproof.vocabulary.definitions import Defined, DefinitionBody
 from klproof.vocabulary.derivatives import DerivativeAt
 from klproof.vocabulary.expectation import KL, Expectation, LatentSum
@@ -14,10 +15,16 @@ from klproof.vocabulary.normal import Normal, NormalDiag
 from klproof.vocabulary.probability import Prob, density_variable
 
 # every notion, for code that must know when none is left (the benchmark's plain-SymPy translation)
-VOCABULARY = (Normal, NormalDiag, Bernoulli, Prob, Expectation, KL, LatentSum, Trace, Det, Diag, Dot, DerivativeAt)
+VOCABULARY = (Normal, NormalDiag, Bernoulli, Prob, Expectation, KL, LatentSum, Trace, Det, Diag, Dot, DerivativeAt, Laplace,
+              Exponential, Gamma, Categorical)
 # densities with a finite support: E and KL over them are finite sums (rules and numeric semantics alike)
 FINITE_DENSITIES = (Bernoulli,)
+# densities over an interval of the line (`interval`): E and KL over them are integrals over it
+CONTINUOUS_DENSITIES = (Laplace, Exponential, Gamma)
+# the densities the readers know by name (syntax, latex_names, arity, domain of their variable)
+NAMED_DENSITIES = (*FINITE_DENSITIES, *CONTINUOUS_DENSITIES)
 
 
-__all__ = ["FINITE_DENSITIES", "KL", "VOCABULARY", "Bernoulli", "Defined", "DefinitionBody", "DerivativeAt", "Det", "Diag", "Dot",
-           "Expectation", "LatentSum", "Normal", "NormalDiag", "Prob", "Trace", "density_variable"]
+__all__ = ["CONTINUOUS_DENSITIES", "Categorical", "Gamma", "NAMED_DENSITIES", "Exponential", "Laplace",
+           "FINITE_DENSITIES", "KL", "VOCABULARY", "Bernoulli", "Defined", "DefinitionBody", "DerivativeAt", "Det", "Diag",
+           "Dot", "Expectation", "LatentSum", "Normal", "NormalDiag", "Prob", "Trace", "density_variable"]

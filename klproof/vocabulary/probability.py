@@ -46,7 +46,8 @@ def density_variable(density: sp.Expr) -> sp.Symbol | None:
         return density.args[0] if isinstance(density.args[0], (sp.Symbol, sp.Indexed)) else None
     if isinstance(density, Prob) and len(density.targets) == 1:
         return density.targets[0]
-    if getattr(density, "support", None) is not None:  # a mass function with a finite support, e.g. Bernoulli
+    if any(getattr(density, name, None) is not None for name in ("support", "interval", "average")):
+        # a named density: a finite support (Bernoulli), an interval (Laplace), outcomes a..b (Categorical)
         return density.args[0] if isinstance(density.args[0], sp.Symbol) else None
     if isinstance(density, NormalDiag):
         return density.args[0]
