@@ -13,6 +13,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.check import matrix_rules
 from klproof.vocabulary.binders import subst
 
 MAX_DEFINITION_DEPTH = 20
@@ -38,8 +39,11 @@ def expand_definitions(e: sp.Expr) -> sp.Expr:
 
 def diagonal(e: sp.Expr) -> sp.Expr:
     """tr, det, u^T v of diagonal matrices as sums and products; log of a product as a sum of logs."""
-    e = e.replace(lambda n: isinstance(n, C.Trace), lambda n: sp.Sum(n.args[0].args[0], n.args[0].args[1:]))
-    e = e.replace(lambda n: isinstance(n, C.Det), lambda n: sp.Product(n.args[0].args[0], n.args[0].args[1:]))
+    # tr and det of a matrix expression are the matrix rules' (check/matrix_rules.py), not sums over an index
+    e = e.replace(lambda n: isinstance(n, C.Trace) and isinstance(n.args[0], C.Diag),
+                  lambda n: sp.Sum(n.args[0].args[0], n.args[0].args[1:]))
+    e = e.replace(lambda n: isinstance(n, C.Det) and isinstance(n.args[0], C.Diag),
+                  lambda n: sp.Product(n.args[0].args[0], n.args[0].args[1:]))
     e = e.replace(lambda n: isinstance(n, C.Dot), lambda n: sp.Sum(n.args[0] * n.args[1], n.args[2:]))
     return e.replace(
         lambda n: isinstance(n, sp.log) and isinstance(n.args[0], sp.Product) and n.args[0].function.is_positive,
@@ -242,6 +246,11 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("diagonal", diagonal, (C.Trace, C.Det, C.Dot, sp.Product)),
     ("kl_product", kl_product, (C.KL,)),
     ("kl_definition", kl_definition, (C.KL,)),
+    ("mv_normal_density", matrix_rules.mv_normal_density, (C.MvNormal,)),
+    ("linearity", matrix_rules.mv_linearity, (C.MvNormal,)),  # E over a multivariate normal is linear too
+    ("mv_moments", matrix_rules.mv_moments, (C.MvNormal,)),
+    ("matrix_algebra", matrix_rules.matrix_algebra, (C.Scalar, C.Trace)),
+    ("log_det", matrix_rules.log_det, (C.Det,)),
     ("expectation", expectation, (C.Expectation,)),
     ("normal_density", normal_density, (C.Normal,)),
     ("bayes", bayes, (C.Prob,)),

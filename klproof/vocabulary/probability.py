@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import Function
 
+from klproof.vocabulary.linear_algebra import MvNormal
 from klproof.vocabulary.normal import Normal, NormalDiag
 
 
@@ -48,6 +49,6 @@ def density_variable(density: sp.Expr) -> sp.Symbol | None:
         return density.targets[0]
     if getattr(density, "support", None) is not None:  # a mass function with a finite support, e.g. Bernoulli
         return density.args[0] if isinstance(density.args[0], sp.Symbol) else None
-    if isinstance(density, NormalDiag):
+    if isinstance(density, (NormalDiag, MvNormal)):
         return density.args[0]
     return None
