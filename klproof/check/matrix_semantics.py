@@ -20,6 +20,7 @@ from functools import lru_cache
 import mpmath
 import sympy as sp
 from sympy.matrices.expressions import (Identity, Inverse, MatAdd, MatMul, MatrixSymbol, Transpose, ZeroMatrix)
+from sympy.matrices.expressions.matpow import MatPow
 
 from klproof import vocabulary as C
 from klproof.check.quadrature import NotEvaluable, Undefined
@@ -254,8 +255,25 @@ def average(ev, density_expr: C.MvNormal, var: MatrixSymbol, f: sp.Expr):
     return expectation
 
 
+def _power(ev, e: MatPow):
+    """A^n = A A ... A, A^-n = (A^-1)^n, for an integer n (SymPy writes A*A as A**2)."""
+    if not e.exp.is_Integer or not 0 < abs(int(e.exp)) <= 64:
+        raise NotEvaluable("a matrix power that is not a small integer")
+    base = _inverse(ev, Inverse(e.base)) if e.exp < 0 else ev.compile(e.base)
+    n = abs(int(e.exp))
+
+    def power(env):
+        b = base(env)
+        out = b
+        for _ in range(n - 1):
+            out = out * b
+        return out
+    return power
+
+
+# Inverse before MatPow: SymPy's Inverse is a MatPow
 _MATRIX_HANDLERS = ((MatrixSymbol, _lookup), (Identity, _identity), (ZeroMatrix, _zero), (MatAdd, _add),
-                    (MatMul, _mul), (Transpose, _transpose), (Inverse, _inverse))
+                    (MatMul, _mul), (Transpose, _transpose), (Inverse, _inverse), (MatPow, _power))
 
 
 def compile_matrix(ev, e):
