@@ -261,7 +261,8 @@ def mv_linearity(e: sp.Expr) -> sp.Expr:
         if not isinstance(density, C.MvNormal) or density.args[0] != z:
             return n
         out = sp.Integer(0)
-        for term in sp.Add.make_args(sp.expand(f)):
+        # the forms in canonical form first, so that a constant inside one (u^T (3 z)) comes out too
+        for term in sp.Add.make_args(sp.expand(matrix_algebra(f))):
             coefficient, dependent = term.as_independent(z, as_Add=False)
             out += coefficient if dependent == 1 else coefficient * C.Expectation(dependent, density, z)
         return out
