@@ -420,7 +420,7 @@ class _Builder:
         self._distributions()
         self._definitions()
         chains = self._chains()
-        symbols = {**self.scope.symbols, **self.scope.families}
+        symbols = {**self.scope.symbols, **self.scope.families, **self.scope.matrices}
         return Derivation(
             path=self.path, title=title.strip(), source=source, symbols=symbols,
             assumptions=dict(self.assumptions), distributions=dict(self.scope.distributions),

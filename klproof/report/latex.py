@@ -129,6 +129,14 @@ class KlproofLatexPrinter(LatexPrinter):
         return (f"\\left\\langle {self._print(u)}, {self._print(v)} \\right\\rangle"
                 f"_{{{self._print(j)}={self._print(a)}}}^{{{self._print(b)}}}")
 
+    # matrices: read back by the LaTeX reader (u^{T}, \Sigma^{-1}, \mathcal{N}(z; \mu, \Sigma))
+    def _print_Scalar(self, e):
+        return self._print(e.args[0])
+
+    def _print_MvNormal(self, e):
+        z, mu, sigma = (self._print(a) for a in e.args)
+        return f"\\mathcal{{N}}({z};\\, {mu}, {sigma})"
+
     def _print_log(self, e, exp=None):
         text = f"\\log\\left({self._print(e.args[0])}\\right)"
         return f"{text}^{{{exp}}}" if exp else text
@@ -181,8 +189,9 @@ def derivation_scope(derivation: Derivation) -> Scope:
     symbols = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.Symbol)}
     families = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.IndexedBase)}
     definitions = {n: C.DefinitionBody(params, body) for n, (params, body, _) in derivation.definitions.items()}
+    matrices = {n: s for n, s in derivation.symbols.items() if C.is_matrix(s)}
     return ExportScope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
-                       definitions=definitions, spellings=_spellings(symbols),
+                       definitions=definitions, matrices=matrices, spellings=_spellings({**symbols, **matrices}),
                        family_spellings=_spellings(families, keep_same=True))
 
 
