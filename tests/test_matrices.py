@@ -283,5 +283,5 @@ def test_full_covariance_kl_proof_and_its_near_misses():
     proof = run_cli("check", "--no-cache", "--strict-justifications", "proofs/010_full_covariance_kl.toml", cwd=ROOT)
     assert proof.returncode == 0, proof.stdout[-3000:]
     variants = run_cli("check", "--no-cache", "examples/010_full_covariance_kl_false_variants.toml", cwd=ROOT)
-    assert variants.returncode == 1 and "6 steps: 6 refuted" in variants.stdout, variants.stdout[-3000:]
-    assert variants.stdout.count("witness:") == 6 and "Matrix([[" in variants.stdout
+    assert variants.returncode == 1 and "7 steps: 7 refuted" in variants.stdout, variants.stdout[-3000:]
+    assert variants.stdout.count("witness:") == 7 and "Matrix([[" in variants.stdout

@@ -25,7 +25,7 @@ from sympy.matrices.expressions import (Identity, Inverse, MatAdd, MatMul, Matri
 from sympy.matrices.expressions.matpow import MatPow
 
 from klproof import vocabulary as C
-from klproof.vocabulary.linear_algebra import SymmetricMatrix, is_invertible, is_matrix
+from klproof.vocabulary.linear_algebra import DiagonalMatrix, EntryVector, SymmetricMatrix, is_invertible, is_matrix
 
 MAX_TERMS = 64  # terms of an expanded matrix product: (a + b)^T ... (c + d) grows as a product
 MAX_WORD = 16
@@ -268,3 +268,58 @@ def mv_linearity(e: sp.Expr) -> sp.Expr:
         return out
 
     return e.replace(lambda n: isinstance(n, C.Expectation), split)
+
+
+# -- declared diagonal matrices and vectors given by their components --------------------------
+
+def _diagonal_product(word: Word, j) -> sp.Expr | None:
+    """prod of the entries at j of a word of diagonal matrices (D^-1 contributes 1/d_j), None otherwise."""
+    product = sp.Integer(1)
+    for s, _, inverted in word:
+        if not isinstance(s, DiagonalMatrix):
+            return None
+        entry = s.entry(j)
+        product *= 1 / entry if inverted else entry
+    return product
+
+
+def _componentwise(n: sp.Expr) -> sp.Expr:
+    m = n.args[0]
+    if not is_matrix(m):
+        return n
+    try:
+        ts = terms(m)
+    except Outside:
+        return n
+    j = sp.Dummy("j", integer=True, positive=True)
+    k = m.shape[0] if isinstance(n, C.Trace) else None
+    total = sp.Integer(0)
+    for c, word in ts:
+        if isinstance(n, C.Trace):
+            body = _diagonal_product(word, j)
+            if body is None:
+                return n
+            total += c * sp.Sum(body, (j, 1, k))
+            continue
+        if len(word) < 2 or not (isinstance(word[0][0], EntryVector) and isinstance(word[-1][0], EntryVector)):
+            return n
+        body = _diagonal_product(word[1:-1], j)
+        if body is None or not (word[0][1] and not word[-1][1]):
+            return n
+        total += c * sp.Sum(word[0][0].entry(j) * body * word[-1][0].entry(j), (j, 1, word[0][0].shape[0]))
+    return total
+
+
+def _determinant(n: C.Det) -> sp.Expr:
+    m = n.args[0]
+    if not isinstance(m, DiagonalMatrix):
+        return n
+    j = sp.Dummy("j", integer=True, positive=True)
+    return sp.Product(m.entry(j), (j, 1, m.shape[0]))
+
+
+def diagonal_entries(e: sp.Expr) -> sp.Expr:
+    """For declared diagonal matrices D = diag(d_j) and vectors u = (u_j): tr(D1^-1 D2) = sum_j d2_j / d1_j,
+    det D = prod_j d_j, u^T D^-1 v = sum_j u_j v_j / d_j (the diagonal vocabulary's sums and products)."""
+    e = e.replace(lambda n: isinstance(n, (C.Trace, C.Scalar)), _componentwise)
+    return e.replace(lambda n: isinstance(n, C.Det), _determinant)

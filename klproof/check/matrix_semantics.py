@@ -24,7 +24,8 @@ from sympy.matrices.expressions.matpow import MatPow
 
 from klproof import vocabulary as C
 from klproof.check.quadrature import NotEvaluable, Undefined
-from klproof.vocabulary.linear_algebra import PositiveDefiniteMatrix, SymmetricMatrix
+from klproof.vocabulary.linear_algebra import (DiagonalMatrix, EntryVector, PositiveDefiniteMatrix, SymmetricMatrix,
+                                               with_entries)
 
 MAX_DIMENSION = 3  # k is drawn from 1..3: enough to see non-commutativity, cheap to integrate over
 MAX_QUADRATURE_DIMENSION = 2  # E over MvNormal by a product rule: nodes**k evaluations
@@ -55,6 +56,8 @@ def sample_matrices(matrices: list[MatrixSymbol], values: dict, rng: random.Rand
     out = {}
     spread = 2 if round_ < 4 else 5
     for m in matrices:
+        if with_entries(m):
+            continue  # built from its family's values at evaluation time
         rows, cols = (int(sp.sympify(d).xreplace(values)) if not sp.sympify(d).is_Integer else int(d) for d in m.shape)
         if not (1 <= rows <= MAX_DIMENSION and 1 <= cols <= MAX_DIMENSION):
             raise NotEvaluable(f"the dimension of {m.name} is not 1 to {MAX_DIMENSION} here")
@@ -96,6 +99,24 @@ def _size(ev, d):
             raise NotEvaluable(f"a dimension {n} outside 1..{MAX_DIMENSION}")
         return n
     return size
+
+
+def _from_entries(ev, e):
+    """diag(d_1, ..., d_k) or (u_1, ..., u_k) from its declared entry, the family values of this point."""
+    (j,), body = e.entry.variables, ev.compile(e.entry.expr)
+    size = _size(ev, e.shape[0])
+    diagonal = isinstance(e, DiagonalMatrix)
+
+    def value(env):
+        n = size(env)
+        entries = [body({**env, j: mpmath.mpf(i)}) for i in range(1, n + 1)]
+        if not diagonal:
+            return mpmath.matrix(entries)
+        out = mpmath.zeros(n, n)
+        for i, d in enumerate(entries):
+            out[i, i] = d
+        return out
+    return value
 
 
 def _identity(ev, e: Identity):
@@ -184,23 +205,33 @@ def det(ev, e: C.Det):
     return lambda env: mpmath.det(arg(env))
 
 
-def density(z, mu, sigma):
+def _covariance(sigma, cache: dict):
+    """(Sigma^-1, the normaliser sqrt((2 pi)^k det Sigma)), checked symmetric positive definite; computed once
+    per covariance and precision (a quadrature evaluates the density at every node)."""
+    key = (mpmath.mp.prec, tuple(sigma[i, j] for i in range(sigma.rows) for j in range(sigma.cols)))
+    if key not in cache:
+        if sigma != sigma.T:
+            raise Undefined("a covariance that is not symmetric")
+        try:
+            mpmath.cholesky(sigma)
+        except ValueError:
+            raise Undefined("a covariance that is not positive definite") from None
+        cache[key] = (mpmath.inverse(sigma), mpmath.sqrt((2 * mpmath.pi) ** sigma.rows * mpmath.det(sigma)))
+    return cache[key]
+
+
+def density(z, mu, sigma, cache: dict | None = None):
     """N(z; mu, Sigma) from its formula; Sigma must be symmetric positive definite."""
-    k = sigma.rows
-    if sigma != sigma.T:
-        raise Undefined("a covariance that is not symmetric")
-    try:
-        mpmath.cholesky(sigma)
-    except ValueError:
-        raise Undefined("a covariance that is not positive definite") from None
+    inverse, normaliser = _covariance(sigma, {} if cache is None else cache)
     d = z - mu
-    quadratic = (d.T * mpmath.inverse(sigma) * d)[0, 0]
-    return mpmath.exp(-quadratic / 2) / mpmath.sqrt((2 * mpmath.pi) ** k * mpmath.det(sigma))
+    quadratic = (d.T * inverse * d)[0, 0]
+    return mpmath.exp(-quadratic / 2) / normaliser
 
 
 def mv_normal(ev, e: C.MvNormal):
     z, mu, sigma = (ev.compile(a) for a in e.args)
-    return lambda env: density(z(env), mu(env), sigma(env))
+    cache: dict = {}
+    return lambda env: density(z(env), mu(env), sigma(env), cache)
 
 
 @lru_cache(maxsize=16)
@@ -243,7 +274,8 @@ def average(ev, density_expr: C.MvNormal, var: MatrixSymbol, f: sp.Expr):
             lower = mpmath.cholesky(sigma)
         except ValueError:
             raise Undefined("a covariance that is not positive definite") from None
-        low, high = (6, 10) if ev.quad_level < 4 else (8, 12)
+        # a log density is quadratic in z, so exact from 2 nodes on; two orders bound the error of the rest
+        low, high = (5, 7) if ev.quad_level < 4 else (6, 9)
         trace_.quadrature, trace_.inside_quadrature = True, trace_.inside_quadrature + 1
         try:
             with mpmath.workdps(ev.quad_dps):
@@ -272,7 +304,7 @@ def _power(ev, e: MatPow):
 
 
 # Inverse before MatPow: SymPy's Inverse is a MatPow
-_MATRIX_HANDLERS = ((MatrixSymbol, _lookup), (Identity, _identity), (ZeroMatrix, _zero), (MatAdd, _add),
+_MATRIX_HANDLERS = ((DiagonalMatrix, _from_entries), (EntryVector, _from_entries), (MatrixSymbol, _lookup), (Identity, _identity), (ZeroMatrix, _zero), (MatAdd, _add),
                     (MatMul, _mul), (Transpose, _transpose), (Inverse, _inverse), (MatPow, _power))
 
 

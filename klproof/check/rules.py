@@ -251,6 +251,7 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("mv_moments", matrix_rules.mv_moments, (C.MvNormal,)),
     ("matrix_algebra", matrix_rules.matrix_algebra, (C.Scalar, C.Trace)),
     ("log_det", matrix_rules.log_det, (C.Det,)),
+    ("diagonal", matrix_rules.diagonal_entries, (C.Trace, C.Det, C.Scalar)),  # declared diagonal matrices
     ("expectation", expectation, (C.Expectation,)),
     ("normal_density", normal_density, (C.Normal,)),
     ("bayes", bayes, (C.Prob,)),

@@ -415,8 +415,8 @@ class _Builder:
             raise ParseError(f"the file declares {names:,} names; the limit is {MAX_NAMES:,}", Span(self.path, 1),
                              "split the derivation into several files")
         self._symbols()
-        self._matrices()
         self._families()
+        self._matrices()
         self._distributions()
         self._definitions()
         chains = self._chains()
@@ -489,7 +489,9 @@ class _Builder:
         for name, text in self._table("matrices").items():
             span = self._new_name("matrices", name)
             try:
-                self.scope.matrices[name] = matrices.declare(name, text, self.scope.symbols.get)
+                self.scope.matrices[name] = matrices.declare(
+                    name, text, self.scope.symbols.get,
+                    lambda entry: parse_expression(entry, self.scope, span, allow_equation=False))
             except ValueError as exc:
                 raise ParseError(f"matrix {name}: {show(str(exc))}", span, matrices.DECLARATION_HELP) from None
             self.assumptions[name] = text

@@ -18,24 +18,29 @@ from sympy.matrices.expressions import Identity, Inverse, MatAdd, MatMul, Matrix
 
 from klproof import vocabulary as C
 from klproof.vocabulary.binders import fresh
-from klproof.vocabulary.linear_algebra import (PositiveDefiniteMatrix, Scalar, declared_matrix, is_invertible,
+from klproof.vocabulary.linear_algebra import (DiagonalMatrix, EntryVector, PositiveDefiniteMatrix, Scalar, declared_matrix, is_invertible,
                                                is_matrix, vector_variable)
 
 MAX_LITERAL_DIMENSION = 10
 
-_DECLARATION = re.compile(r"^\s*(?P<rows>[A-Za-z_][A-Za-z0-9_]*|\d+)\s*(?:(?P<vector>vector)|x\s*(?P<cols>[A-Za-z_][A-Za-z0-9_]*|\d+)"
-                          r"\s*(?:,\s*(?P<kind>symmetric positive definite|spd|symmetric))?)\s*$")
+_DECLARATION = re.compile(r"^\s*(?P<rows>[A-Za-z_][A-Za-z0-9_]*|\d+)\s*(?:(?P<vector>vector)(?:\s*,\s*entries\s+(?P<ventry>\S.*))?"
+                          r"|x\s*(?P<cols>[A-Za-z_][A-Za-z0-9_]*|\d+)"
+                          r"\s*(?:,\s*(?P<kind>symmetric positive definite|spd|symmetric|diagonal)(?:\s+(?P<entry>\S.*))?)?)\s*$")
 
 DECLARATION_HELP = ('declare e.g. Sigma = "k x k, symmetric positive definite", S = "k x k, symmetric", '
-                    'A = "k x k" or mu = "k vector", with k a positive integer under [symbols]')
+                    'A = "k x k", mu = "k vector", D = "k x k, diagonal sigma[j]**2" or m = "k vector, entries mu[j]", '
+                    'with k a positive integer under [symbols]')
 
 
 class ShapeError(ValueError):
     """A matrix operation whose shapes do not fit: the user's mistake, reported with its place."""
 
 
-def declare(name: str, text, lookup: Callable[[str], sp.Basic | None]) -> MatrixExpr:
-    """The matrix or vector a [matrices] entry declares; ValueError with the reason otherwise."""
+def declare(name: str, text, lookup: Callable[[str], sp.Basic | None],
+            read_entry: Callable[[str], sp.Expr] | None = None) -> MatrixExpr:
+    """The matrix or vector a [matrices] entry declares; ValueError with the reason otherwise.
+
+    `read_entry` reads the entry of a diagonal matrix or of a vector given by its components (sigma[j]**2)."""
     if not isinstance(text, str):
         raise ValueError("a matrix declaration is a string")
     match = _DECLARATION.match(text)
@@ -43,12 +48,33 @@ def declare(name: str, text, lookup: Callable[[str], sp.Basic | None]) -> Matrix
         raise ValueError(f"cannot read the matrix declaration '{text[:60]}'")
     rows = _dimension(match.group("rows"), lookup)
     if match.group("vector"):
+        if match.group("ventry"):
+            return EntryVector(name, rows, sp.Integer(1), _entry(match.group("ventry"), read_entry, positive=False))
         return declared_matrix(name, rows, sp.Integer(1), "general")
     cols = _dimension(match.group("cols"), lookup)
     if rows != cols:
         raise ValueError(f"only square matrices are supported, not {rows} x {cols}")
     kind = match.group("kind") or "general"
+    if kind == "diagonal" or match.group("entry"):
+        if kind != "diagonal" or not match.group("entry"):
+            raise ValueError("a diagonal matrix is declared with its entries: diagonal sigma[j]**2")
+        return DiagonalMatrix(name, rows, cols, _entry(match.group("entry"), read_entry, positive=True))
     return declared_matrix(name, rows, cols, "spd" if kind in ("spd", "symmetric positive definite") else kind)
+
+
+def _entry(text: str, read_entry, positive: bool) -> sp.Lambda:
+    """The entry j -> f(j) of a diagonal matrix or a vector, written with one indexed family: sigma[j]**2."""
+    if read_entry is None:
+        raise ValueError("entries are not allowed here")
+    value = read_entry(text)
+    indices = {i for item in value.atoms(sp.Indexed) for i in item.indices if isinstance(i, sp.Symbol)}
+    if len(indices) != 1:
+        raise ValueError("the entry must be written with one index of a family, e.g. sigma[j]**2")
+    (j,) = indices
+    if positive and value.is_positive is not True:
+        raise ValueError(f"the diagonal entry {value} is not provably positive (a diagonal covariance needs it)")
+    index = sp.Dummy(j.name, integer=True, positive=True)
+    return sp.Lambda(index, value.xreplace({j: index}))
 
 
 def _dimension(word: str, lookup) -> sp.Expr:

@@ -15,7 +15,9 @@ A vector bound by E over MvNormal is a MatrixSymbol named by a Dummy (see
 from __future__ import annotations
 
 import sympy as sp
+from sympy.core.basic import Basic
 from sympy.core.function import Function
+from sympy.core.symbol import Str
 from sympy.matrices.expressions import Identity, Inverse, MatrixExpr, MatrixSymbol, Transpose
 from sympy.matrices.expressions.matpow import MatPow
 
@@ -26,6 +28,40 @@ class SymmetricMatrix(MatrixSymbol):
 
 class PositiveDefiniteMatrix(SymmetricMatrix):
     """A declared symmetric positive definite k x k matrix: invertible, det > 0, its inverse SPD too."""
+
+
+class DiagonalMatrix(PositiveDefiniteMatrix):
+    """A declared diagonal matrix diag(d_1, ..., d_k) with positive entries d_j = entry(j), e.g. sigma[j]**2.
+
+    Arguments: (name, k, k, Lambda(j, entry)); the entry's index is the Lambda's own variable."""
+
+    def __new__(cls, name, n, m, entry: sp.Lambda):
+        return Basic.__new__(cls, Str(name) if isinstance(name, str) else name, sp.sympify(n), sp.sympify(m), entry)
+
+    def doit(self, **hints):
+        return self  # SymPy's MatrixSymbol.doit would rebuild it from three arguments
+
+    @property
+    def entry(self) -> sp.Lambda:
+        return self.args[3]
+
+
+class EntryVector(MatrixSymbol):
+    """A declared k-vector whose components are entry(j), e.g. mu[j]. Arguments: (name, k, 1, Lambda(j, entry))."""
+
+    def __new__(cls, name, n, m, entry: sp.Lambda):
+        return Basic.__new__(cls, Str(name) if isinstance(name, str) else name, sp.sympify(n), sp.sympify(m), entry)
+
+    def doit(self, **hints):
+        return self
+
+    @property
+    def entry(self) -> sp.Lambda:
+        return self.args[3]
+
+
+def with_entries(m: MatrixSymbol) -> bool:
+    return isinstance(m, (DiagonalMatrix, EntryVector))
 
 
 def is_matrix(e) -> bool:
