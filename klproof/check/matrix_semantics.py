@@ -304,7 +304,8 @@ def _power(ev, e: MatPow):
 
 
 # Inverse before MatPow: SymPy's Inverse is a MatPow
-_MATRIX_HANDLERS = ((DiagonalMatrix, _from_entries), (EntryVector, _from_entries), (MatrixSymbol, _lookup), (Identity, _identity), (ZeroMatrix, _zero), (MatAdd, _add),
+_MATRIX_HANDLERS = ((DiagonalMatrix, _from_entries), (EntryVector, _from_entries),
+                    (MatrixSymbol, _lookup), (Identity, _identity), (ZeroMatrix, _zero), (MatAdd, _add),
                     (MatMul, _mul), (Transpose, _transpose), (Inverse, _inverse), (MatPow, _power))
 
 

@@ -491,7 +491,7 @@ class _Builder:
             try:
                 self.scope.matrices[name] = matrices.declare(
                     name, text, self.scope.symbols.get,
-                    lambda entry: parse_expression(entry, self.scope, span, allow_equation=False))
+                    lambda entry, at=span: parse_expression(entry, self.scope, at, allow_equation=False))
             except ValueError as exc:
                 raise ParseError(f"matrix {name}: {show(str(exc))}", span, matrices.DECLARATION_HELP) from None
             self.assumptions[name] = text
