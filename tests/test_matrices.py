@@ -285,3 +285,51 @@ def test_full_covariance_kl_proof_and_its_near_misses():
     variants = run_cli("check", "--no-cache", "examples/010_full_covariance_kl_false_variants.toml", cwd=ROOT)
     assert variants.returncode == 1 and "7 steps: 7 refuted" in variants.stdout, variants.stdout[-3000:]
     assert variants.stdout.count("witness:") == 7 and "Matrix([[" in variants.stdout
+
+
+# -- LaTeX: the same objects as the expression syntax ---------------------------------------------
+
+def _both(latex: str, expr: str):
+    lines = ['title = "both"', "[symbols]", 'k = "positive integer"', "[matrices]"]
+    lines += [f'{n} = "{d}"' for n, d in {**MATRICES, "Sigma_1": "k x k, symmetric positive definite",
+                                          "mu_1": "k vector"}.items()]
+    lines += ["[[chain]]", f"start = '''{expr}'''", "[[chain.step]]", f"expr = '''{expr}'''",
+              "[[chain]]", f"latex = '''{latex}'''", "[[chain.step]]", f"latex = '''= {latex}'''"]
+    d = read_derivation("both.toml", "\n".join(lines).encode())
+    assert all(s.error is None for s in d.steps), [s.error for s in d.steps]
+    return d.chains[1].start, d.chains[0].start
+
+
+@pytest.mark.parametrize("latex, expr", [
+    (r"\mu_1^\top \Sigma_1^{-1} \mu_1", "transpose(mu_1)*inv(Sigma_1)*mu_1"),
+    (r"\mu_1^T A \mu_1", "transpose(mu_1)*A*mu_1"),
+    (r"\mu_1^{\top} A u", "transpose(mu_1)*A*u"),
+    (r"(u - \mu_1)^\top \Sigma_1^{-1} (u - \mu_1)", "transpose(u - mu_1)*inv(Sigma_1)*(u - mu_1)"),
+    (r"\operatorname{tr}(\Sigma_1^{-1} A)", "tr(inv(Sigma_1)*A)"),
+    (r"\operatorname{tr}\left(A B\right)", "tr(A*B)"),
+    (r"\det \Sigma_1", "det(Sigma_1)"),
+    (r"\log\det\Sigma_1 - \log \det(P)", "logdet(Sigma_1) - logdet(P)"),
+    (r"\log\frac{\det \Sigma_1}{\det P}", "log(det(Sigma_1)/det(P))"),
+    (r"\operatorname{tr}(I_k)", "tr(eye(k))"),
+    (r"\mathbb{E}_{z \sim \mathcal{N}(\mu_1, \Sigma_1)}\left[z^\top A z\right]", "E(transpose(z)*A*z, MvNormal(z, mu_1, Sigma_1))"),
+    (r"\mathbb{E}_{\mathcal{N}(z; \mu_1, \Sigma_1)}\left[z^\top A z\right]", "E(transpose(z)*A*z, MvNormal(z, mu_1, Sigma_1))"),
+    (r"D_{KL}\left(\mathcal{N}(z; \mu_1, \Sigma_1) \,\|\, \mathcal{N}(z; 0, I_k)\right)",
+     "KL(MvNormal(z, mu_1, Sigma_1), MvNormal(z, 0, eye(k)))"),
+])
+def test_latex_reads_matrices_as_the_expression_syntax_does(latex, expr):
+    from_latex, from_expr = _both(latex, expr)
+    assert from_latex == from_expr
+
+
+@pytest.mark.parametrize("latex, message, col", [
+    (r"\operatorname{tr}(A m^\top)", "cannot multiply a k x k matrix by a transposed k vector", 32),
+    (r"\operatorname{tr}(A^{2})", "a power of a matrix other than ^{-1}", 31),
+    (r"\operatorname{tr}(A^{-1})", "inv() needs a matrix declared symmetric positive definite", 31),
+    (r"m^\top A", "not a number", 12),
+    (r"\mathcal{N}(z; m, S)", "must be declared symmetric positive definite", 12),
+])
+def test_latex_shape_mistakes_are_errors_with_a_column(latex, message, col):
+    text = derivation("k", "k").replace("[[chain]]", f"[[chain]]\nlatex = '''{latex}'''\n[[chain]]", 1)
+    error = read_error("m.toml", text.encode())
+    assert error is not None and message in error.message, error
+    assert error.span.line == 19 and error.span.col == col, error.span
