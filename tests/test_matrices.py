@@ -333,3 +333,15 @@ def test_latex_shape_mistakes_are_errors_with_a_column(latex, message, col):
     error = read_error("m.toml", text.encode())
     assert error is not None and message in error.message, error
     assert error.span.line == 19 and error.span.col == col, error.span
+
+
+def test_a_true_moment_beyond_the_quadratures_exact_degree_is_never_refuted():
+    """E[exp(u^T z)] = exp(u^T P u / 2) for z ~ N(0, P): the mass sits far out in the tails, where a product
+    Gauss-Hermite rule of a few nodes misses it (both orders alike); the sampler must say nothing."""
+    (step,) = read_derivation("m.toml", derivation("E(exp(transpose(z)*u), MvNormal(z, 0, P))",
+                                                   "exp(transpose(u)*P*u/2)").encode()).steps
+    v = check_step(step, Options(points=2))
+    assert v.status not in (Status.REFUTED, Status.PROVED), (v.status, v.witness)
+    (false,) = read_derivation("m.toml", derivation("E(transpose(z)*u*transpose(z)*u, MvNormal(z, 0, P))",
+                                                    "2*transpose(u)*P*u").encode()).steps
+    assert check_step(false, Options(points=2)).status is Status.REFUTED  # degree 2: exact, so refuted
