@@ -44,6 +44,17 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
                       "the terms pulled out do not depend on the index"),
     "diagonal": ("log prod v_j = sum log v_j only for provably positive v_j",),
     "kl_product": ("both products run over the same index range",),
+    "log_product": ("log prod_j f_j = sum_j log f_j only where every f_j is provably positive "
+                    "(and every other factor inside the log)",),
+    "product_algebra": ("prod_{j=a}^{b} c = c^(b - a + 1) only where b >= a - 1 is provable (an empty range "
+                        "multiplies to 1)", "prod_j c^(g_j) = c^(sum_j g_j) only for provably positive c",
+                        "written out only for concrete bounds with at most 32 factors"),
+    "finite_sums": ("only where b >= a - 1 is provable (an empty range sums to 0)",
+                    "the summand is a polynomial in j of degree at most 8, or r^(p j + q) (times a polynomial of "
+                    "degree at most 3) with r provably positive, or nonzero and p an integer",
+                    "geometric sums: r != 1 must be provable (where r = 1 cannot be excluded the sum is left as it is)",
+                    "SymPy's closed form G is accepted only if G(a - 1) = 0 and G(n) - G(n - 1) = f(n) "
+                    "hold identically, with every denominator of G provably nonzero"),
     "substitution": ("the substitution is affine, x = a u + b, so |a| is the Jacobian and the limits map",),
     "equation": ("multiplying both sides needs a provably nonzero factor free of sums and integrals",),
     "simplify": ("SymPy's simplify under the declared assumptions; within the step's time limit",),
@@ -99,6 +110,15 @@ _RULES: tuple[RuleInfo, ...] = (
              ("trace", "determinant", "diagonal", "trace and determinant")),
     RuleInfo("kl_product", "KL of independent products", "D_KL(prod_j q_j || prod_j p_j) = sum_j D_KL(q_j || p_j)",
              ("independence", "kl of a product", "factorised", "factorized", "per-dimension kl")),
+    RuleInfo("log_product", "log of a finite product", "log prod_j f_j = sum_j log f_j",
+             ("log prod", "log of prod", "log of the product", "log of a finite product", "log likelihood of independent terms")),
+    RuleInfo("product_algebra", "finite products", "prod_j (a_j b_j) = prod_j a_j prod_j b_j, "
+             "prod_j exp(g_j) = exp(sum_j g_j), prod_{j=a}^{b} c = c^(b - a + 1), prod_{j=1}^{3} f_j = f_1 f_2 f_3",
+             ("product", "products", "prod", "product rules", "product of exponentials", "write out the product")),
+    RuleInfo("finite_sums", "closed forms of finite sums", "sum_{j=1}^{J} j = J(J + 1)/2, sum j^2 = J(J + 1)(2J + 1)/6, "
+             "sum j^3, arithmetic and geometric sums sum_{j=0}^{J} r^j = (1 - r^(J + 1))/(1 - r)",
+             ("closed form", "finite sum", "finite sums", "arithmetic series", "arithmetic sum", "geometric series",
+              "geometric sum", "sum of powers", "faulhaber", "gauss sum", "discounted return")),
     RuleInfo("substitution", "substitution", "change of variables x = g(u) in an integral: dx = g'(u) du, limits mapped",
              ("change of variables", "reparameterisation", "reparameterization", "reparametrization")),
     RuleInfo("equation", "same operation on both sides", "an equation follows from the previous one by adding, "

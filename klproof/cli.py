@@ -11,10 +11,14 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from klproof import __version__
+
+if TYPE_CHECKING:
+    from klproof.verdict import FileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SUFFIX = ".toml"
@@ -59,8 +63,8 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_USAGE)
 
 
-def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
-    """(path, bytes) of every derivation file under `paths`, and (path, rendered error) of each path,
+def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tuple[str, FileError]]]:
+    """(path, bytes) of every derivation file under `paths`, and (path, error) of each path,
     file or sub-folder that could not be read: none is skipped silently, so an unchecked
     derivation never passes.
 
@@ -71,14 +75,14 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tupl
     never end), and never more than the size limit.
     """
     from klproof.discover import DOCUMENT_SUFFIXES, looks_like_document
-    from klproof.errors import KlproofError, show
+    from klproof.errors import KlproofError
     from klproof.parse.source import read_source
+    from klproof.verdict import FileError
 
     sources: list[tuple[str, bytes]] = []
-    problems: list[tuple[str, str]] = []
-    hint = "\n  hint: check that it exists and is readable (permissions), or leave it out of the paths"
+    problems: list[tuple[str, FileError]] = []
+    hint = "check that it exists and is readable (permissions), or leave it out of the paths"
     for path in paths:
-        shown = show(str(path), 200)
         if path.is_dir():
             found: list[Path] = []
             unreadable: list[OSError] = []
@@ -88,32 +92,31 @@ def collect_files(paths: list[Path]) -> tuple[list[tuple[str, bytes]], list[tupl
                 found += [Path(folder, n) for n in names
                           if n.lower().endswith((SUFFIX, *DOCUMENT_SUFFIXES)) and not n.startswith(".")]
             for exc in unreadable:
-                where = show(str(exc.filename or path), 200)
                 problems.append((str(exc.filename or path),
-                                 f"{where}:1: cannot read this folder: {exc.strerror or exc}{hint}"))
+                                 FileError(f"cannot read this folder: {exc.strerror or exc}", hint=hint)))
             found = sorted(p for p in found if p.is_file() or p.is_symlink())
             before = len(sources)
             for file in found:
                 try:
                     data = read_source(str(file))
                 except KlproofError as exc:
-                    problems.append((str(file), exc.render()))
+                    problems.append((str(file), FileError.of(exc)))
                     continue
                 # in a folder, a Markdown or LaTeX file is checked only if it has a klproof header
                 if file.name.endswith(SUFFIX) or looks_like_document(str(file), data):
                     sources.append((str(file), data))
             if len(sources) == before and not unreadable and not any(p.name.endswith(SUFFIX) for p in found):
-                problems.append((str(path), f"{shown}:1: no derivation files (*{SUFFIX}) in this folder"
-                                            "\n  hint: name derivation files *.toml (a Markdown or LaTeX document "
-                                            "needs a klproof header), or pass the files themselves"))
+                problems.append((str(path), FileError(f"no derivation files (*{SUFFIX}) in this folder",
+                                                      hint="name derivation files *.toml (a Markdown or LaTeX "
+                                                      "document needs a klproof header), or pass the files themselves")))
             continue
         if not (path.exists() or path.is_symlink()):
-            problems.append((str(path), f"{shown}:1: no such file or folder{hint}"))
+            problems.append((str(path), FileError("no such file or folder", hint=hint)))
             continue
         try:
             sources.append((str(path), read_source(str(path))))
         except KlproofError as exc:
-            problems.append((str(path), exc.render()))
+            problems.append((str(path), FileError.of(exc)))
     return sources, problems
 
 
@@ -206,9 +209,10 @@ class _ProgressBar:
 
         self.console, self.delay = console, delay
         self.lock = threading.Lock()
-        self.progress = None
-        self.task = None
-        self.timer = None
+        # rich.progress and threading are imported when the bar starts (the CLI's start-up stays fast)
+        self.progress: Any = None
+        self.task: Any = None
+        self.timer: Any = None
         self.shown = self.closed = False
 
     def start(self) -> None:
@@ -495,12 +499,9 @@ def export(
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, help="Worker processes (0: one per core)."),
 ) -> None:
     """Check a derivation, then export it as LaTeX or Markdown (only if every step is proved, by default)."""
-    from klproof.api import check_sources, parse_sources
-    from klproof.check.decide import Options
     from klproof.check.runner import default_jobs
-    from klproof.errors import KlproofError, Span, clean
-    from klproof.report.latex import render_latex, unverified_steps
-
+    from klproof.errors import KlproofError, clean
+    from klproof.export import export_file
     from klproof.parse.source import read_source
 
     try:
@@ -509,27 +510,21 @@ def export(
         raise _fail(exc.render()) from None
     if output is not None and not _is_stdout(output):
         _refuse_output(output, [str(file)])
-    (parsed,) = parse_sources([(str(file), data)])
-    if isinstance(parsed, KlproofError):
-        raise _fail(parsed.at(Span(str(file), 1)).render())
-    unreadable = [s.error for s in parsed.steps if s.error is not None]
-    if unreadable:  # an export shows every line as checked: one that cannot be read has nothing to show
-        raise _fail("\n".join(KlproofError(e.message, e.span, e.hint or None).render() for e in unreadable))
-    report = check_sources([(str(file), data)], Options(timeout=timeout), jobs=jobs or default_jobs())
-    failing = unverified_steps(parsed, report)
-    if failing and not allow_unverified:
+    try:
+        exported = export_file(str(file), data, to is ExportFormat.markdown, allow_unverified=allow_unverified,
+                               timeout=timeout, jobs=jobs or default_jobs(), standalone=standalone, tags=tags,
+                               marks=marks)
+    except KlproofError as exc:
+        raise _fail(exc.render()) from None
+    failing = exported.unverified
+    if not exported.rendered:
         err = _console(stderr=True)
         err.print(f"error: not exported: {len(failing)} step{'s' if len(failing) != 1 else ''} of {clean(str(file))} "
                   "not proved (use --allow-unverified to export with these steps marked):", style="red", markup=False)
         for line in failing:
             err.print(f"  {clean(line)}", markup=False)
         raise typer.Exit(EXIT_FAILED)
-    if to is ExportFormat.markdown:
-        from klproof.report.markdown import render_markdown
-
-        text = render_markdown(parsed, report)
-    else:
-        text = render_latex(parsed, report, standalone=standalone, tags=tags, marks=marks)
+    text = exported.text
     if output is None or _is_stdout(output):
         sys.stdout.write(text)
     else:

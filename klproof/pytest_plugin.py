@@ -129,7 +129,9 @@ class DerivationFile(pytest.File):
                                cache=cache, only={0: frozenset(numbers)})
         (result,) = report.files
         if result.error:
-            raise UnreadableFile(result.error)
+            from klproof.report.text import file_error
+
+            raise UnreadableFile(file_error(result))
         return {v.step.number: v for v in result.verdicts}
 
 
@@ -151,6 +153,7 @@ class StepItem(pytest.Item):
         self.step = step  # its StepInfo: the parsed file lives only in the workers
 
     def runtest(self) -> None:
+        assert isinstance(self.parent, DerivationFile), "a step item is collected by its file"
         verdict = self.parent.verdict_for(self)
         self.user_properties.append(("klproof_status", verdict.status.value))
         self.user_properties.append(("klproof_method", verdict.method))

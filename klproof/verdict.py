@@ -118,12 +118,28 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class FileError:
+    """Why a whole file could not be read: where (line, column), what, and what to do next."""
+
+    message: str
+    line: int = 1
+    col: int | None = None
+    hint: str = ""
+
+    @classmethod
+    def of(cls, error, line: int = 1) -> FileError:
+        """From a KlproofError (anything with message, span and hint); placed at `line` if it has no place."""
+        span = error.span
+        return cls(error.message, span.line if span else line, span.col if span else None, error.hint or "")
+
+
+@dataclass(frozen=True)
 class FileReport:
     path: str
     title: str = ""
     source: str = ""
     verdicts: tuple[Verdict, ...] = ()
-    error: str = ""  # the rendered error when the file could not be read at all
+    error: FileError | None = None  # why the file could not be read at all
     seconds: float = 0.0
 
     @property

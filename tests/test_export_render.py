@@ -21,8 +21,8 @@ import pytest
 
 from conftest import ROOT, run_cli
 from klproof.api import check_sources, parse_sources
-from klproof.report.latex import render_latex
-from klproof.report.markdown import render_markdown
+from klproof.export import latex as render_latex
+from klproof.export import markdown as render_markdown
 
 FILES = sorted((ROOT / "proofs").glob("*.toml")) + sorted((ROOT / "examples").glob("*.toml"))
 KATEX = ROOT / ".katex" / "node_modules" / "katex"

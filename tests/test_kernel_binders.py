@@ -29,11 +29,12 @@ NOT_PROVED = {Status.REFUTED, Status.UNKNOWN, Status.NUMERIC, Status.ERROR}
 
 
 def derivation(start: str, expr: str, symbols: dict | None = None, definitions: dict | None = None,
-               families: dict | None = None, substitute: str = "", by: str = "") -> str:
+               families: dict | None = None, substitute: str = "", by: str = "",
+               distributions: str = 'P = ["z", "X"]') -> str:
     lines = ['title = "kernel"', "[symbols]"]
     lines += [f'{k} = "{v}"' for k, v in {**SYMBOLS, **(symbols or {})}.items()]
     lines += ["[families]"] + [f'{k} = "{v}"' for k, v in {"m": "real", "s": "positive", **(families or {})}.items()]
-    lines += ["[distributions]", 'P = ["z", "X"]', 'Q = ["z", "X"]']
+    lines += ["[distributions]", distributions, 'Q = ["z", "X"]']
     if definitions:
         lines += ["[definitions]"] + [f'"{k}" = "{v}"' for k, v in definitions.items()]
     lines += ["[[chain]]", f"start = '''{start}'''", "[[chain.step]]", f"expr = '''{expr}'''"]
@@ -93,6 +94,14 @@ FALSE_STEPS = [
     ("log of a product of reals split", "log(x*y)", "log(x) + log(y)", {}),
     ("log of a quotient of reals split", "log(x/y)", "log(x) - log(y)", {}),
     ("a constant summed over a range that may be empty", "Sum(a, (j, 1, k))", "a*k", {}),
+    # 4. alpha-equivalence: names of bound variables do not matter, except where a name is a slot
+    ("a free variable becomes bound under a renamed integral",
+     "Integral(x*y*N(x, 0, 1), x)", "Integral(y*y*N(y, 0, 1), y)", {}),
+    ("sums over two different latent slots are different marginals",
+     "Sum(z*P(z, X), z)", "Sum(w*P(w, X), w)", {"distributions": 'P = ["z", "w", "X"]', "symbols": {"w": "real"}}),
+    ("renamed inner and outer indices swapped",
+     "Sum(Sum(j**2*k, (k, 1, 2)), (j, 1, J))", "Sum(Sum(a*b**2, (a, 1, J)), (b, 1, 2))",
+     {"symbols": {"a": "integer", "b": "integer"}}),
 ]
 
 TRUE_STEPS = [
@@ -103,13 +112,16 @@ TRUE_STEPS = [
      "g(x)", "x", {"definitions": {"g(a)": "Integral(a*N(x, 0, 1), x)"}}, True),
     ("a definition's sum applied to the outer index",
      "Sum(g(j), (j, 1, J))", "3*Sum(j, (j, 1, J))", {"definitions": {"g(a)": "Sum(a*k, (k, 1, 2))"}}, True),
-    ("alpha-equivalent integrals", "Integral(x**2*N(x, 0, 1), x)", "Integral(z**2*N(z, 0, 1), z)", {}, False),
+    ("alpha-equivalent integrals", "Integral(x**2*N(x, 0, 1), x)", "Integral(z**2*N(z, 0, 1), z)", {}, True),
+    ("alpha-equivalent sums under an integral",
+     "Integral(Sum(m[j]*x, (j, 1, J))*N(x, 0, 1), x)", "Integral(Sum(m[k]*y, (k, 1, J))*N(y, 0, 1), y)", {}, True),
+    ("alpha-equivalent expectations, the name of a declared positive symbol",
+     "E(Abs(x), N(x, 0, 1))", "E(Abs(w), N(w, 0, 1))", {}, True),
     ("the same binder on both sides cancels", "Integral(x*N(x, mu, 1), x) + mu", "2*Integral(x*N(x, mu, 1), x)", {}, True),
     ("outer and inner index", "Sum(Sum(j, (k, 1, K)), (j, 1, J))", "K*Sum(j, (j, 1, J))", {}, True),
     ("KL of products with the index renamed",
      "KL(NormalDiag(z, m[j], s[j], (j, 1, J)), NormalDiag(z, m[k] + j, 1, (k, 1, J)))",
-     # not proved: equality of binders is by name too, and the rule names the index j (see the README)
-     "Sum(KL(N(x, m[k], s[k]), N(x, m[k] + j, 1)), (k, 1, J))", {"by": "KL of independent products"}, False),
+     "Sum(KL(N(x, m[k], s[k]), N(x, m[k] + j, 1)), (k, 1, J))", {"by": "KL of independent products"}, True),
     ("E over N(0, 1) of x**2 with x declared positive", "E(x**2, N(x, 0, 1))", "1", {"symbols": {"x": "positive"}}, True),
     ("a definition within its precondition", "f(w)", "w", {"definitions": {"f(w)": "sqrt(w**2)"}}, True),
     ("a definition at a positive number", "f(2)", "2", {"definitions": {"f(w)": "sqrt(w**2)"}}, True),

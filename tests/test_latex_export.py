@@ -21,8 +21,10 @@ from conftest import ROOT, derivation_text, run_cli
 from klproof.api import check_sources, parse_sources
 from klproof.errors import Span
 from klproof.parse.latex import parse_latex
-from klproof.report.latex import derivation_scope, escape_text, render_expression, render_latex
-from klproof.report.markdown import render_markdown
+from klproof.export import derivation_scope, read_back
+from klproof.export import latex as render_latex
+from klproof.export import markdown as render_markdown
+from klproof.report.latex import escape_text, render_expression
 
 GOLDEN = ROOT / "tests" / "golden"
 PROOFS = sorted((ROOT / "proofs").glob("*.toml"))
@@ -63,7 +65,7 @@ def test_round_trip_every_step_of_proofs():
         for step in d.steps:
             claim = step.claim
             expected = (claim.lhs, claim.rhs) if step.is_equation else claim.rhs
-            r = render_expression(step.text, expected, d, scope, step.latex_source)
+            r = render_expression(step.text, expected, d, read_back(d), step.latex_source)
             assert r.how != "verbatim", f"{step.span}: no LaTeX rendering reads back"
             tex = r.tex if r.lhs is None else f"{r.lhs} = {r.tex}"
             got = parse_latex(tex, scope, Span("<export>", 1))

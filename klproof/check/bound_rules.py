@@ -53,8 +53,9 @@ def lower(e: sp.Expr, strict: bool = False) -> set[str] | None:
             return None  # a sum may be empty, an integral of a positive function may still be 0 on a null set
         return _with(lower(_unbound(e.function, var)), "nonnegative_terms")
     if e.is_Add:
-        parts = [lower(t, False) for t in e.args]
-        if any(p is None for p in parts):
+        found_parts = [lower(t, False) for t in e.args]
+        parts = [p for p in found_parts if p is not None]
+        if len(parts) < len(e.args):
             return None
         if strict and not any(lower(t, True) is not None for t in e.args):
             return None
@@ -74,9 +75,9 @@ def lower(e: sp.Expr, strict: bool = False) -> set[str] | None:
         base, exponent = e.as_base_exp()
         if exponent.is_integer and exponent.is_even and base.is_real:
             return None if strict and not base.is_nonzero else {"nonnegative_terms"}
-        found = lower(base, strict)
-        if found is not None and exponent.is_real and (strict or exponent.is_nonnegative):
-            return found | {"nonnegative_terms"}
+        base_found = lower(base, strict)
+        if base_found is not None and exponent.is_real and (strict or exponent.is_nonnegative):
+            return base_found | {"nonnegative_terms"}
     return None
 
 

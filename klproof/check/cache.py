@@ -329,13 +329,15 @@ class VerdictCache:
             self._key = _secret()
             if self._key is None and not self.problem:
                 self.problem = f"no usable cache key in {user_cache_root()}; not using the cache"
-        return self._key
+        return self._key if isinstance(self._key, bytes) else None
 
     def _path(self, key: str, folder: Path | None = None) -> Path:
         return (folder or self.steps) / f"{key}.json"
 
     def _mac(self, key: str, body: str) -> str:
-        return hmac.new(self.key, key.encode() + b"\0" + body.encode("utf-8"), hashlib.sha256).hexdigest()
+        secret = self.key
+        assert secret is not None, "entries are read and written only while the cache is usable"
+        return hmac.new(secret, key.encode() + b"\0" + body.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def _read(self, key: str, folder: Path | None = None):
         """The authenticated body of an entry, decoded; None on a miss or a bad entry (counted)."""

@@ -20,7 +20,8 @@ from klproof.check.decide import InternalFailure
 from klproof.check.rules import PASSES, expectation, kl_definition
 from klproof.model import Identity, Implication, Step
 from klproof.printing import show
-from klproof.vocabulary.binders import canonical, subst
+from klproof import vocabulary as C
+from klproof.vocabulary.binders import anonymous, canonical, subst
 
 MAX_ROUNDS = 4
 ALL_RULES = frozenset(RULES) - {"simplify", EVALUATION}  # the last rungs are not rewrites
@@ -66,6 +67,10 @@ def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms:
 
 def is_zero(expr: sp.Expr) -> bool:
     if expr == 0:
+        return True
+    # Terms equal up to the names of their bound variables cancel (∫ f(x) dx - ∫ f(z) dz), except where
+    # a name is a probability's slot (Σ_z P(z, X) and Σ_w P(w, X) are different marginals).
+    if not expr.has(C.Prob) and anonymous(expr) == 0:
         return True
     if expr.has(sp.Integral, sp.Sum):  # together() would not look inside; expand already did
         return False

@@ -14,6 +14,7 @@ import sympy as sp
 
 from klproof import vocabulary as C
 from klproof.check import matrix_rules
+from klproof.check.product_rules import finite_sums, log_product, product_algebra
 from klproof.vocabulary.binders import subst
 
 MAX_DEFINITION_DEPTH = 20
@@ -45,10 +46,7 @@ def diagonal(e: sp.Expr) -> sp.Expr:
     e = e.replace(lambda n: isinstance(n, C.Det) and isinstance(n.args[0], C.Diag),
                   lambda n: sp.Product(n.args[0].args[0], n.args[0].args[1:]))
     e = e.replace(lambda n: isinstance(n, C.Dot), lambda n: sp.Sum(n.args[0] * n.args[1], n.args[2:]))
-    return e.replace(
-        lambda n: isinstance(n, sp.log) and isinstance(n.args[0], sp.Product) and n.args[0].function.is_positive,
-        lambda n: sp.Sum(sp.log(n.args[0].function), *n.args[0].limits),
-    )
+    return log_product(e)
 
 
 def kl_product(e: sp.Expr) -> sp.Expr:
@@ -244,6 +242,7 @@ def normalization(e: sp.Expr) -> sp.Expr:
 PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] = (
     ("definition", expand_definitions, (C.Defined,)),
     ("diagonal", diagonal, (C.Trace, C.Det, C.Dot, sp.Product)),
+    ("log_product", log_product, (sp.Product,)),
     ("kl_product", kl_product, (C.KL,)),
     ("kl_definition", kl_definition, (C.KL,)),
     ("mv_normal_density", matrix_rules.mv_normal_density, (C.MvNormal,)),
@@ -254,10 +253,12 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("diagonal", matrix_rules.diagonal_entries, (C.Trace, C.Det, C.Scalar)),  # declared diagonal matrices
     ("expectation", expectation, (C.Expectation,)),
     ("normal_density", normal_density, (C.Normal,)),
+    ("product_algebra", product_algebra, (sp.Product,)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
     ("gaussian_moments", gaussian_moments, (sp.Integral,)),
     ("sum_linearity", sum_linearity, (sp.Sum,)),
+    ("finite_sums", finite_sums, (sp.Sum,)),
     ("linearity", linearity, (C.LatentSum,)),
     ("normalization", normalization, (C.LatentSum,)),
 )

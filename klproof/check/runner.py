@@ -36,11 +36,11 @@ from typing import TYPE_CHECKING
 from collections.abc import Callable
 
 from klproof.check.decide import Options, check_step, crash_verdict, timeout_verdict
-from klproof.errors import show
-from klproof.verdict import Reason, StepInfo, Verdict
+from klproof.verdict import FileError, Reason, StepInfo, Verdict
 
 if TYPE_CHECKING:
     from klproof.check.cache import VerdictCache
+    from klproof.model import Derivation
 
 MEMORY_LIMIT_BYTES = 4 * 1024**3  # per worker, where the platform allows it
 MEMORY_LIMIT_ENV = "KLPROOF_MEMORY_LIMIT_MB"  # a lower (or higher) cap in MiB, e.g. for tests
@@ -110,7 +110,7 @@ def _cap_text(limit: int | None) -> str:
 class FileResult:
     """What the workers made of one file: its error, or its title, source and verdicts in step order."""
 
-    error: str = ""
+    error: FileError | None = None
     title: str = ""
     source: str = ""
     verdicts: tuple[Verdict, ...] = ()
@@ -135,8 +135,9 @@ def _serve(conn: Connection, others: list[Connection], parent_pid: int, options:
             return
         index, first, only = task
         _limit_cpu(options.timeout + CPU_SLACK_SECONDS)
-        parsed = _read(*sources[index], cap)
-        if isinstance(parsed, str):
+        path, data = sources[index]
+        parsed = _read(path, data, cap)
+        if isinstance(parsed, FileError):
             conn.send(("error", parsed))
             continue
         steps = parsed.steps
@@ -161,17 +162,17 @@ def _info(step) -> StepInfo:
     return step_info(step)
 
 
-def _read(path: str, data: bytes, cap: str):
-    """The file's Derivation, or its rendered error."""
+def _read(path: str, data: bytes, cap: str) -> Derivation | FileError:
+    """The file's Derivation, or its error."""
     from klproof.api import parse_one
-    from klproof.errors import KlproofError, Span
+    from klproof.errors import KlproofError
 
     try:
         parsed = parse_one(path, data)
     except MemoryError:
         parsed = KlproofError(f"reading the file ran out of memory ({cap})", hint="split the file or simplify it")
     if isinstance(parsed, KlproofError):
-        return parsed.at(Span(path, 1)).render()
+        return FileError.of(parsed)
     return parsed
 
 
@@ -208,14 +209,14 @@ class _File:
     title: str = ""
     source: str = ""
     verdicts: dict[int, Verdict] = field(default_factory=dict)
-    error: str = ""
+    error: FileError | None = None
 
 
 @dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: Connection
-    task: tuple | None = None  # (file index, first step, selection)
+    task: tuple[int, int, frozenset[int] | None] | None = None  # (file index, first step, selection)
     deadline: float = 0.0
     started: float = 0.0  # when the task was given
     cpu_at_start: float | None = None  # the worker's CPU seconds then (None: not readable here)
@@ -274,15 +275,15 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
         worker.task, worker.position = (index, first, only.get(index)), None
         worker.started = time.monotonic()
         worker.deadline = worker.started + options.timeout
-        worker.cpu_at_start = _cpu_seconds(worker.process.pid)
+        worker.cpu_at_start = _cpu_seconds(_pid(worker))
         worker.conn.send(worker.task)
 
     def starved(worker: _Worker) -> bool:
         """Whether a worker still reading its file has had less CPU than the time limit (a busy shared
         machine, not a slow file): then its deadline moves, up to READ_WALL_FACTOR times the limit."""
-        if worker.position is not None or files[worker.task[0]].infos is not None or worker.cpu_at_start is None:
+        if worker.position is not None or files[_task(worker)[0]].infos is not None or worker.cpu_at_start is None:
             return False
-        used = (_cpu_seconds(worker.process.pid) or 0.0) - worker.cpu_at_start
+        used = (_cpu_seconds(_pid(worker)) or 0.0) - worker.cpu_at_start
         now = time.monotonic()
         if used >= options.timeout or now - worker.started >= READ_WALL_FACTOR * options.timeout:
             return False
@@ -291,15 +292,15 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
 
     def settle(worker: _Worker, reason: Reason | None, what: str) -> None:
         """The worker overran (reason TIMEOUT) or died: charge it to the file or to its step, go on."""
-        index, _, _ = worker.task
+        index, first, _ = _task(worker)
         state = files[index]
         if state.infos is None:
-            state.error = (f"{show(sources[index][0], 200)}:1: reading the file "
-                           + (f"took longer than {options.timeout:g} s" if reason is Reason.TIMEOUT else what)
-                           + "\n  hint: a number tower or a huge expression? simplify the file or split it"
-                           + ("; or raise --timeout" if reason is Reason.TIMEOUT else ""))
+            state.error = FileError("reading the file " + (f"took longer than {options.timeout:g} s"
+                                                           if reason is Reason.TIMEOUT else what),
+                                    hint="a number tower or a huge expression? simplify the file or split it"
+                                    + ("; or raise --timeout" if reason is Reason.TIMEOUT else ""))
         else:
-            position = _next_position(state, worker.position if worker.position is not None else worker.task[1],
+            position = _next_position(state, worker.position if worker.position is not None else first,
                                       only.get(index))
             if position is not None:
                 info = state.infos[position]
@@ -349,7 +350,7 @@ def run_files(sources: list[tuple[str, bytes]], options: Options, jobs: int = 1,
 
 
 def _receive(worker: _Worker, message: tuple, files: list[_File], record, on_parsed, options: Options) -> None:
-    index, first, selection = worker.task
+    index, first, selection = _task(worker)
     state = files[index]
     kind = message[0]
     worker.deadline = time.monotonic() + options.timeout  # every message starts the next step's clock
@@ -384,10 +385,21 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def _next_position(state: _File, start: int, selection: frozenset[int] | None) -> int | None:
     """The first step at or after `start` that is still to be checked."""
-    for position in range(start, len(state.infos or ())):
-        if selection is None or state.infos[position].number in selection:
+    infos = state.infos or ()
+    for position in range(start, len(infos)):
+        if selection is None or infos[position].number in selection:
             return position
     return None
+
+
+def _task(worker: _Worker) -> tuple[int, int, frozenset[int] | None]:
+    assert worker.task is not None, "only a busy worker is asked about its task"
+    return worker.task
+
+
+def _pid(worker: _Worker) -> int:
+    assert worker.process.pid is not None, "workers are started when they are made"
+    return worker.process.pid
 
 
 def _replace(workers: list[_Worker], worker: _Worker, spawn: Callable[[], _Worker]) -> None:

@@ -110,6 +110,19 @@ def sum_bounds_problem(lo, hi) -> str | None:
     return None
 
 
+MAX_PRODUCT_FACTORS = 1_000  # of a product over concrete bounds: SymPy multiplies them out whenever it is a number
+
+
+def product_bounds_problem(lo, hi) -> str | None:
+    """Why (lo, hi) cannot bound a product, or None: a sum's conditions, and a bounded number of factors."""
+    problem = sum_bounds_problem(lo, hi)
+    if problem:
+        return problem.replace("of a sum", "of a product")
+    if lo.is_Integer and hi.is_Integer and hi - lo + 1 > MAX_PRODUCT_FACTORS:
+        return f"a product of {int(hi - lo + 1):,} factors; the limit is {MAX_PRODUCT_FACTORS:,}"
+    return None
+
+
 def integral_bounds_problem(lo, hi) -> str | None:
     for bound in (lo, hi):
         if bound.is_extended_real is not True:

@@ -561,6 +561,15 @@ def _sum(t: _Translator, node: ast.Call):
         return sp.Sum(t.expr(node.args[0]), (var, lo, hi))
 
 
+def _product(t: _Translator, node: ast.Call):
+    name, lo, hi = t.index_range(node.args[1], "a product")
+    problem = B.product_bounds_problem(lo, hi)
+    if problem:
+        raise t.error(node.args[1], problem, "write the product over a symbolic bound, e.g. (d, 1, D)")
+    with t.bind(name, B.range_domain({"integer": True}, lo, hi), f"the product over {name.id}") as var:
+        return sp.Product(t.expr(node.args[0]), (var, lo, hi))
+
+
 def _integral(t: _Translator, node: ast.Call):
     name, lo, hi = t.limits(node.args[1], "integration")
     whole_line = lo is None or (lo == -sp.oo and hi == sp.oo)
@@ -704,6 +713,7 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "E": (_expectation, (2,)),
     "KL": (_kl, (2,)),
     "Sum": (_sum, (2,)),
+    "Product": (_product, (2,)),
     "Integral": (_integral, (2,)),
     "diag": (_diag, (2,)),
     "tr": (_matrix_fn(C.Trace), (1,)),
@@ -725,6 +735,7 @@ BUILTIN_USAGE = {
     "E": "E(f, density), e.g. E(log(P(X|z)), Q(z|X)) or E(x**2, N(x, mu, sigma))",
     "KL": "KL(q, p), e.g. KL(Q(z|X), P(z|X))",
     "Sum": "Sum(f, (j, 1, J)) or Sum(f, z) over all values of a latent z",
+    "Product": "Product(f, (j, 1, J)): the product of f over j = 1..J",
     "Integral": "Integral(f, x) over the real line, or Integral(f, (x, a, b))",
     "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(A) or tr(diag(...))", "det": "det(A) or det(diag(...))",
     "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",

@@ -1348,6 +1348,16 @@ class _Parser:
     def product(self) -> sp.Expr:
         t = self.next()
         name, lo, hi = self.range_subscripts("\\prod")
+        problem = B.product_bounds_problem(lo, hi)
+        if problem:
+            raise self.error(problem, "write the product over a symbolic bound, e.g. \\prod_{d=1}^{D}", tok=t)
+        if not self._vector_normal_ahead(name):  # any other factor: the product of its values over the range
+            with self.bind(name, B.range_domain({"integer": True}, lo, hi), t, f"the product over {name}") as var:
+                outer, self.product_index = self.product_index, None
+                try:
+                    return sp.Product(self.summand(), (var, lo, hi))
+                finally:
+                    self.product_index = outer
         with self.bind(name, B.range_domain({"integer": True}, lo, hi), t, f"the product over {name}") as j:
             outer, self.product_index = self.product_index, j
             try:
@@ -1362,6 +1372,35 @@ class _Parser:
             raise self.error("it is unclear where the product ends", "put the product in brackets")
         x, mu, sigma = normal.args
         return C.NormalDiag(x, mu, sigma, j, lo, hi)
+
+    def _vector_normal_ahead(self, index: str) -> bool:
+        """Whether a \\prod's factor is a normal density in z_j for a declared plain symbol z (a diagonal
+        Gaussian over the vector z), read ahead with the position kept. A component x_j of a declared
+        family, or any other factor, makes an ordinary product."""
+        saved = self.i
+        try:
+            if not self.at("cmd"):
+                return False
+            kind, _, _ = self.read_name()
+            if kind != "normal":
+                return False
+            if self.at("char", "_"):  # N_{\\mu,\\sigma}(z_j)
+                self.next()
+                if not self.at("char", "{"):
+                    return False
+                self.i = self._closing(self.i) + 1
+            if not self.at("char", "("):
+                return False
+            self.next()
+            if self.at("char", "{"):
+                self.next()
+            _, candidates, _ = self.read_name()
+            sub = self.subscript_text() if self.at("char", "_") else None
+            return sub == index and any(c in self.scope.symbols and c not in self.scope.families for c in candidates)
+        except ParseError:
+            return False
+        finally:
+            self.i = saved
 
     def integral(self) -> sp.Expr:
         t = self.next()

@@ -39,7 +39,7 @@ class AuthorPrinter:
         self.d = derivation
         self.source = source
 
-    def top(self, node: ast.AST) -> tuple[str, str | None]:
+    def top(self, node: ast.AST) -> tuple[str | None, str]:
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq):
             return self.expr(node.left).tex, self.expr(node.comparators[0]).tex
         return None, self.expr(node).tex
@@ -196,8 +196,8 @@ class AuthorPrinter:
                 x, mu, sigma = node.args
                 return f"{self.expr(x).tex} \\sim \\mathcal{{N}}({self.expr(mu).tex}, {self._variance(sigma)})"
             if node.func.id == "MvNormal" and len(node.args) == 3:
-                z, mu, sigma = (self.expr(a).tex for a in node.args)
-                return f"{z} \\sim \\mathcal{{N}}({mu}, {sigma})"
+                vector, mean, covariance = (self.expr(a).tex for a in node.args)
+                return f"{vector} \\sim \\mathcal{{N}}({mean}, {covariance})"
             if node.func.id == "NormalDiag" and len(node.args) == 4:
                 return f"{self.expr(node.args[0]).tex} \\sim {self.expr(node).tex}"
             if node.func.id in self.d.distributions:
@@ -224,6 +224,14 @@ class AuthorPrinter:
         inner = self.expr(body)
         text = inner.tex if inner.prec >= MUL and not inner.tex.startswith("-") else _paren(inner.tex)
         tex = f"{head} {text}"
+        return _Out(tex, MUL, closed=_paren(tex))
+
+    def _call_Product(self, args):
+        _arity(args, 2)
+        j, a, b = self._limits(args[1])
+        inner = self.expr(args[0])
+        text = inner.tex if inner.prec >= MUL and not inner.tex.startswith("-") else _paren(inner.tex)
+        tex = f"\\prod_{{{j}={a}}}^{{{b}}} {text}"
         return _Out(tex, MUL, closed=_paren(tex))
 
     def _call_Integral(self, args):
@@ -320,4 +328,4 @@ def _elements(node):
 
 
 def _is_big(node) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("Sum", "Integral", "E", "KL")
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("Sum", "Product", "Integral", "E", "KL")

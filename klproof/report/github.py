@@ -10,7 +10,7 @@ message `%`, CR and LF; in properties also `:` and `,`.
 from __future__ import annotations
 
 from klproof.errors import clean
-from klproof.report.text import beyond_stated, error_location, explanation_lines, headline, summary_line
+from klproof.report.text import beyond_stated, error_location, file_error, explanation_lines, headline, summary_line
 from klproof.verdict import Reason, Report, Status, Verdict
 
 
@@ -49,7 +49,7 @@ def render_github(report: Report) -> str:
     for file in report.files:
         if file.error:
             line, col = error_location(file)
-            lines.append(command("error", file.error, file=file.path, line=line, col=col,
+            lines.append(command("error", file_error(file), file=file.path, line=line, col=col,
                                  title="klproof: cannot read the derivation"))
         for verdict in file.verdicts:
             annotation = _annotation(verdict, report)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from klproof import __version__
 from klproof.errors import clean
+from klproof.report.text import file_error
 from klproof.verdict import Report, Status, Verdict
 
 SCHEMA_VERSION = 1
@@ -48,7 +49,7 @@ def report_dict(report: Report) -> dict:
         "strict_justifications": report.strict_justifications,
         "files": [
             {"path": clean(f.path), "title": clean(f.title), "source": clean(f.source),
-             "error": clean(f.error) or None, "passed": report.file_passed(f), "seconds": round(f.seconds, 6),
+             "error": clean(file_error(f)) or None, "passed": report.file_passed(f), "seconds": round(f.seconds, 6),
              "steps": [verdict_dict(v, report) for v in f.verdicts]}
             for f in report.files
         ],

@@ -13,7 +13,7 @@ from pathlib import PurePath
 
 from klproof import __version__
 from klproof.errors import clean
-from klproof.report.text import claim_text, error_location, explanation_lines, headline
+from klproof.report.text import claim_text, error_location, file_error, explanation_lines, headline
 from klproof.verdict import FileReport, Report, Status, Verdict
 
 def _clean(text: str) -> str:
@@ -70,8 +70,9 @@ def render_junit(report: Report) -> str:
             case = ET.SubElement(suite, "testcase", {"name": _clean(f"read {PurePath(file.path).name} (line {line})"),
                                                      "classname": _clean(classname(file.path)),
                                                      "file": _clean(file.path), "line": str(line), "time": "0.000"})
-            first = file.error.splitlines()[0] if file.error else "cannot read the file"
-            ET.SubElement(case, "error", {"message": _clean(first), "type": "unreadable"}).text = _clean(file.error)
+            rendered = file_error(file)
+            first = rendered.splitlines()[0] if rendered else "cannot read the file"
+            ET.SubElement(case, "error", {"message": _clean(first), "type": "unreadable"}).text = _clean(rendered)
             counts["tests"], counts["errors"] = 1, 1
         for verdict in file.verdicts:
             outcome = _testcase(suite, verdict, file, report)

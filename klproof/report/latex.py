@@ -14,24 +14,24 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from klproof import vocabulary as C
-from klproof.errors import KlproofError, Span
 from klproof.model import Bound, Chain, Derivation, Identity, Implication, Step, expression_text
-from klproof.parse.expr import Scope
 from klproof.report.author import AuthorPrinter, Unsupported
 from klproof.report.layout import (NUMERIC_RELATION, ExportChain, ExportLine, is_verified, layout_chain, render_align,
                                    status_counts, verdict_word)
 from klproof.report.texnames import (OMITTED, author_tex, comment_text, escape_text, indexed_latex, name_latex,
-                                     reader_spelling, title_latex)
+                                     title_latex)
 from klproof.verdict import Report, Verdict
 from klproof.vocabulary import domains
 
-__all__ = ["render_latex", "render_expression", "derivation_scope", "export_chains", "escape_text", "is_verified",
+__all__ = ["render_latex", "render_expression", "ReadBack", "export_chains", "escape_text", "is_verified",
            "unverified_steps", "verdict_word", "ExportChain", "ExportLine", "sympy_latex"]
 
 class KlproofLatexPrinter(LatexPrinter):
@@ -104,6 +104,10 @@ class KlproofLatexPrinter(LatexPrinter):
         (j, a, b), = e.limits
         return f"\\sum_{{{self._print(j)}={self._print(a)}}}^{{{self._print(b)}}} {self._bracket_sum(e.function)}"
 
+    def _print_Product(self, e):
+        (j, a, b), = e.limits
+        return f"\\prod_{{{self._print(j)}={self._print(a)}}}^{{{self._print(b)}}} {self._bracket_sum(e.function)}"
+
     def _print_Integral(self, e):
         (x, lo, hi), = e.limits
         body = self._print(e.function)
@@ -151,48 +155,13 @@ def sympy_latex(expr) -> str:
 
 # -- one expression, verified -------------------------------------------------------------
 
-@dataclass
-class ExportScope(Scope):
-    """The derivation's scope, which also finds a name under the spelling the LaTeX reader gives its printed
-    form (a1, printed a_{1}, is read as a_1; mu_q[j], printed \\mu_{q j}, as mu_qj), so that exports can
-    print names as papers do and still be read back exactly. A spelling that is a declared name, or that two
-    names share, finds nothing: the read-back then fails and the export falls back, never shows a wrong name."""
+@dataclass(frozen=True)
+class ReadBack:
+    """How an export reads its own output back, in the derivation's scope. The export pipeline
+    (klproof.export) gives it: reporters do not import the readers."""
 
-    spellings: dict[str, str | None] = field(default_factory=dict)  # spelling -> the symbol's name (None: shared)
-    family_spellings: dict[str, str | None] = field(default_factory=dict)  # spelling of the head -> family
-
-    def symbol(self, name: str) -> sp.Symbol | None:
-        found = super().symbol(name)
-        if found is not None:
-            return found
-        if self.spellings.get(name):
-            return super().symbol(self.spellings[name])
-        members = []
-        for prefix, family in self.family_spellings.items():
-            index = super().symbol(name[len(prefix):]) if family and name.startswith(prefix) else None
-            if index is not None and index.is_integer:
-                members.append(self.families[family][index])
-        return members[0] if len(members) == 1 else None
-
-
-def _spellings(names, keep_same: bool = False) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name in names:
-        spelled = reader_spelling(name)
-        if spelled is not None and (keep_same or spelled != name):
-            out[spelled] = None if spelled in out else name  # two names printed alike: neither is found
-    return out
-
-
-def derivation_scope(derivation: Derivation) -> Scope:
-    """The names the derivation declared, as the parsers want them (see ExportScope for the spellings)."""
-    symbols = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.Symbol)}
-    families = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.IndexedBase)}
-    definitions = {n: C.DefinitionBody(params, body) for n, (params, body, _) in derivation.definitions.items()}
-    matrices = {n: s for n, s in derivation.symbols.items() if C.is_matrix(s)}
-    return ExportScope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
-                       definitions=definitions, matrices=matrices, spellings=_spellings({**symbols, **matrices}),
-                       family_spellings=_spellings(families, keep_same=True))
+    read: Callable[[str, bool], Any]  # (text, is it LaTeX) -> what the readers make of it; None if unreadable
+    clean_latex: Callable[[str], str]  # an author's LaTeX without tags, colours and spacing marks
 
 
 @dataclass(frozen=True)
@@ -204,25 +173,21 @@ class Rendered:
     how: str  # "author", "latex source", "sympy", "verbatim"
 
 
-def _reads_back(tex: str, scope: Scope, expected) -> bool:
-    from klproof.parse.latex import parse_latex
-
-    try:
-        got = parse_latex(tex, scope, Span("<export>", 1))
-    except KlproofError:
+def _reads_back(tex: str, reader: ReadBack, expected) -> bool:
+    got = reader.read(tex, True)
+    if got is None:
         return False
     if isinstance(expected, tuple):
         return isinstance(got, tuple) and got[0] == expected[0] and got[1] == expected[1]
     return not isinstance(got, tuple) and got == expected
 
 
-def render_expression(text: str, expected, derivation: Derivation, scope: Scope, latex_source: bool) -> Rendered:
+def render_expression(text: str, expected, derivation: Derivation, reader: ReadBack, latex_source: bool) -> Rendered:
     """`text` (the author's) as LaTeX whose reading is `expected` (an expression, or a (lhs, rhs) pair)."""
     candidates: list[tuple[str | None, str, str]] = []
+    lhs: str | None
     if latex_source:
-        from klproof.parse.latex import clean_latex
-
-        cleaned = author_tex(clean_latex(text))
+        cleaned = author_tex(reader.clean_latex(text))
         if cleaned is not None:
             lhs, _, rhs = _split_equation(cleaned) if isinstance(expected, tuple) else (None, "", cleaned)
             candidates.append((lhs, rhs, "latex source"))
@@ -240,7 +205,7 @@ def render_expression(text: str, expected, derivation: Derivation, scope: Scope,
         candidates.append((None, sympy_latex(expected), "sympy"))
     for lhs, rhs, how in candidates:
         tex = rhs if lhs is None else f"{lhs} = {rhs}"
-        if _reads_back(tex, scope, expected):
+        if _reads_back(tex, reader, expected):
             return Rendered(lhs, rhs, how)
     return Rendered(None, "\\text{\\texttt{" + escape_text(" ".join(text.split())) + "}}", "verbatim")
 
@@ -277,41 +242,34 @@ def _verdicts_for(derivation: Derivation, report: Report) -> dict[int, Verdict]:
     return {}
 
 
-def _start_rendering(chain: Chain, derivation: Derivation, scope: Scope) -> Rendered:
+def _start_rendering(chain: Chain, derivation: Derivation, reader: ReadBack) -> Rendered:
     """The first expression of a chain that does not open with an equation: its text may be either syntax."""
-    from klproof.parse.expr import parse_expression
-    from klproof.parse.latex import parse_latex
-
-    span = Span(derivation.path, chain.span.line)
     for latex in (False, True):
-        try:
-            parsed = (parse_latex if latex else parse_expression)(chain.start_text, scope, span)
-        except KlproofError:
-            continue
-        if not isinstance(parsed, tuple) and parsed == chain.start:
-            return render_expression(chain.start_text, chain.start, derivation, scope, latex)
-    return render_expression("", chain.start, derivation, scope, False)
+        parsed = reader.read(chain.start_text, latex)
+        if parsed is not None and not isinstance(parsed, tuple) and parsed == chain.start:
+            return render_expression(chain.start_text, chain.start, derivation, reader, latex)
+    return render_expression("", chain.start, derivation, reader, False)
 
 
-def export_chains(derivation: Derivation, report: Report) -> tuple[ExportChain, ...]:
+def export_chains(derivation: Derivation, report: Report, reader: ReadBack) -> tuple[ExportChain, ...]:
     """The derivation as lines ready to print, each with its rendering and verdict."""
-    scope = derivation_scope(derivation)
     verdicts = _verdicts_for(derivation, report)
     chains: list[ExportChain] = []
     for chain in derivation.chains:
         lines: list[ExportLine] = []
         steps = list(chain.steps)
         if not chain.start_is_equation:
-            r = _start_rendering(chain, derivation, scope)
+            r = _start_rendering(chain, derivation, reader)
             lines.append(ExportLine("", None, r.tex, f"{chain.span.path}:{chain.span.line}", "", "", None))
         for step in steps:
-            lines.append(_step_line(step, derivation, scope, verdicts.get(step.number)))
+            lines.append(_step_line(step, derivation, reader, verdicts.get(step.number)))
         chains.append(ExportChain(chain.title, tuple(lines), chain.relation.latex))
     return tuple(chains)
 
 
-def _step_line(step: Step, derivation: Derivation, scope: Scope, verdict: Verdict | None) -> ExportLine:
+def _step_line(step: Step, derivation: Derivation, reader: ReadBack, verdict: Verdict | None) -> ExportLine:
     claim = step.claim
+    assert claim is not None, "an export refuses a file with an unreadable step (klproof.export)"
     where = f"{step.span.path}:{step.span.line}"
     rel = step.relation.latex
     if step.is_equation:
@@ -319,19 +277,19 @@ def _step_line(step: Step, derivation: Derivation, scope: Scope, verdict: Verdic
         text = step.text
         if isinstance(claim, Bound) and step.latex_source:  # read back as an equation: the sides are what counts
             text = _LATEX_RELATION.sub("=", text, count=1)
-        r = render_expression(text, expected, derivation, scope, step.latex_source)
+        r = render_expression(text, expected, derivation, reader, step.latex_source)
         if r.lhs is None:  # verbatim: the whole equation is one text
             return ExportLine("", None, r.tex, where, step.by_text, step.note, verdict, isinstance(claim, Implication))
         return ExportLine(rel, r.lhs, r.tex, where, step.by_text, step.note, verdict, isinstance(claim, Implication))
     assert isinstance(claim, (Identity, Bound))
     text = expression_text(step.text) if isinstance(claim, Bound) else step.text
-    r = render_expression(text, claim.rhs, derivation, scope, step.latex_source)
+    r = render_expression(text, claim.rhs, derivation, reader, step.latex_source)
     return ExportLine(rel, None, r.tex, where, step.by_text, step.note, verdict)
 
 
 _LATEX_RELATION = re.compile(r"\\(?:leqslant|geqslant|leq|geq|le|ge)(?![A-Za-z])|<|>")
 
-def _assumption_lines(derivation: Derivation) -> list[str]:
+def assumption_lines(derivation: Derivation, reader: ReadBack) -> list[str]:
     """LaTeX lines for every declaration: symbols grouped by their assumptions, distributions, definitions."""
     groups: dict[str, list[str]] = {}
     bounded: list[str] = []
@@ -347,18 +305,17 @@ def _assumption_lines(derivation: Derivation) -> list[str]:
         shown = ", ".join(f"{name_latex(n)}({', '.join(name_latex(v) for v in vs)})"
                           for n, vs in derivation.distributions.items())
         out.append(f"${shown}$: probability distributions, positive wherever a log is taken")
-    scope = derivation_scope(derivation)
     for name, (params, body, text) in derivation.definitions.items():
-        r = render_expression(text, body, derivation, scope, False)
+        r = render_expression(text, body, derivation, reader, False)
         head = f"{name_latex(name)}({', '.join(name_latex(str(p)) for p in params)})"
         out.append(f"${head} = {r.tex}$: definition")
     return out
 
 
-def render_latex(derivation: Derivation, report: Report, standalone: bool = False, tags: bool = False,
-                 marks: bool = False) -> str:
+def render_latex(derivation: Derivation, report: Report, reader: ReadBack, standalone: bool = False,
+                 tags: bool = False, marks: bool = False) -> str:
     """The derivation as LaTeX: one amsmath align* (align with --tags) per chain."""
-    chains = export_chains(derivation, report)
+    chains = export_chains(derivation, report, reader)
     body: list[str] = [f"% klproof export of {comment_text(derivation.path)}: {comment_text(derivation.title)}"]
     for chain in chains:
         body.append("")
@@ -400,7 +357,7 @@ def render_latex(derivation: Derivation, report: Report, standalone: bool = Fals
         head.append(f"\\noindent\\emph{{Characters pdflatex cannot typeset without extra fonts (e.g.\\ Hangul) are shown "
                     f"as {OMITTED}; the Markdown export keeps them.}}")
     head += ["", "\\section*{Assumptions}", "\\begin{itemize}"]
-    for text in _assumption_lines(derivation):
+    for text in assumption_lines(derivation, reader):
         head.append(f"  \\item {text}")
     head += ["\\end{itemize}", "", "\\section*{Derivation}"]
     return "\n".join(head + body + ["", "\\end{document}"]) + "\n"

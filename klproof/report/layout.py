@@ -59,7 +59,7 @@ def _annotation(line: ExportLine, marks: bool) -> str:
     if text:
         pieces.append(f"({escape_text(text)})")
     if is_accepted_numeric(line.verdict):
-        evidence = line.verdict.evidence
+        evidence = line.verdict.evidence if line.verdict else None
         detail = f": {evidence.points} points, {evidence.digits} digits" if evidence else ""
         pieces.append(f"\\textit{{[numeric evidence{detail}, accepted]}}")
     elif line.verdict is not None and not is_verified(line.verdict):
@@ -177,7 +177,7 @@ class _Row:
 def _rows(chain: ExportChain, tags: bool, marks: bool) -> list[_Row]:
     rows: list[_Row] = []
     lines = list(chain.lines)
-    pending, pending_comments = "", ()
+    pending, pending_comments = "", ()  # type: tuple[str, tuple[str, ...]]
     for k, line in enumerate(lines):
         comment = f"% {comment_text(line.where)}" + (f"  note: {comment_text(line.note)}" if line.note else "")
         if line.relation == "" and line.lhs is None and line.verdict is None:
@@ -238,7 +238,8 @@ def top_level_cuts(tex: str) -> list[int]:
 def break_formula(tex: str, limit: float) -> list[str]:
     """`tex` cut at top-level + and - into pieces that fit `limit` where the operators allow it;
     every piece after the first starts with its operator."""
-    pieces, start, last = [], 0, None
+    pieces: list[str] = []
+    start, last = 0, None
     for cut in top_level_cuts(tex):
         if last is not None and visible_width(tex[start:cut]) + (QUAD if pieces else 0) > limit:
             pieces.append(tex[start:last].strip())

@@ -10,7 +10,7 @@ import re
 
 from klproof.errors import clean
 from klproof.model import Derivation
-from klproof.report.latex import ExportChain, _assumption_lines, export_chains, verdict_word
+from klproof.report.latex import ExportChain, ReadBack, assumption_lines, export_chains, verdict_word
 from klproof.report.texnames import title_pieces
 from klproof.report.layout import NUMERIC_RELATION, is_accepted_numeric, is_verified, relation, status_counts
 from klproof.verdict import Report
@@ -74,7 +74,7 @@ def _chain_block(chain: ExportChain) -> list[str]:
             "\\end{aligned}", "$$"]
 
 
-def render_markdown(derivation: Derivation, report: Report) -> str:
+def render_markdown(derivation: Derivation, report: Report, reader: ReadBack) -> str:
     """Title, source, assumptions, then per chain one display-math block and the steps' justifications."""
     out = [f"# {_title(derivation.title)}", ""]
     if derivation.source:
@@ -91,9 +91,9 @@ def render_markdown(derivation: Derivation, report: Report) -> str:
     else:
         out += [f"**Not verified: only {proved + numeric} of {total} steps hold.** "
                 "The others are marked with their verdict.", "", "Assumptions:", ""]
-    for text in _assumption_lines(derivation):
+    for text in assumption_lines(derivation, reader):
         out.append(f"- {text}".replace("\\_", "_"))
-    for chain in export_chains(derivation, report):
+    for chain in export_chains(derivation, report, reader):
         out += ["", f"## {_title(chain.title)}", ""]
         out += _chain_block(chain)
         out.append("")

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from klproof import __version__
 from klproof.errors import clean
-from klproof.report.text import error_location, explanation_lines, headline, summary_line
+from klproof.report.text import error_location, file_error, explanation_lines, headline, summary_line
 from klproof.verdict import Reason, Report, Status, Verdict
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -66,7 +66,7 @@ def sarif_dict(report: Report) -> dict:
     for file in report.files:
         if file.error:
             line, col = error_location(file)
-            results.append(_result("unreadable", file.error, file.path, line, col))
+            results.append(_result("unreadable", file_error(file), file.path, line, col))
         for verdict in file.verdicts:
             if report.holds(verdict):
                 continue

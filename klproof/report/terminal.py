@@ -7,7 +7,7 @@ from rich.text import Text
 
 from klproof.model import Relation, expression_text
 from klproof.errors import clean
-from klproof.report.text import beyond_stated
+from klproof.report.text import beyond_stated, file_error
 from klproof.report.text import where as step_where
 from klproof.verdict import FileReport, Report, Status, Verdict
 
@@ -43,7 +43,7 @@ def render_report(report: Report, verbose: bool = False) -> RenderableType:
 def render_file(file: FileReport, verbose: bool = False, report: Report | None = None) -> RenderableType:
     report = report or Report((file,))
     if file.error:
-        return Group(Text(clean(file.path), style="bold"), Text(f"  error: {clean(file.error)}", style="red"))
+        return Group(Text(clean(file.path), style="bold"), Text(f"  error: {clean(file_error(file))}", style="red"))
     lines: list[RenderableType] = [Text.assemble((clean(file.path), "bold"), "  ", (_clip(file.title, 200), "cyan"))]
     chain = None
     for verdict in file.verdicts:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 
-from klproof.errors import clean
+from klproof.errors import clean, show
 from klproof.verdict import FileReport, Reason, Report, Status, Verdict
 
 WORD = {
@@ -120,9 +119,15 @@ def summary_line(report: Report) -> str:
     return text + f" in {report.seconds:.2f} s"
 
 
+def file_error(file: FileReport) -> str:
+    """An unreadable file's error as 'path:line[:col]: message' and its hint ("" when the file was read)."""
+    error = file.error
+    if error is None:
+        return ""
+    where = f"{show(file.path, 200)}:{error.line}" + (f":{error.col}" if error.col else "")
+    return f"{where}: {error.message}" + (f"\n  hint: {error.hint}" if error.hint else "")
+
+
 def error_location(file: FileReport) -> tuple[int, int | None]:
-    """(line, column) of an unreadable file's error, from its rendered 'path:line[:col]: message'."""
-    match = re.match(re.escape(file.path) + r":(\d+)(?::(\d+))?:", file.error)
-    if not match:
-        return 1, None
-    return int(match.group(1)), int(match.group(2)) if match.group(2) else None
+    """(line, column) of an unreadable file's error."""
+    return (file.error.line, file.error.col) if file.error else (1, None)

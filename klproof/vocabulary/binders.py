@@ -160,6 +160,22 @@ def canonical(expr):
     return _walk(expr, 0, {}, _canonical_var)
 
 
+def _anonymous_var(var: sp.Symbol, depth: int, domain: dict) -> sp.Symbol:
+    return sp.Dummy("_", dummy_index=BOUND_BASE + depth, **domain)
+
+
+def anonymous(expr):
+    """canonical(expr) with the authors' names of bound variables erased (de Bruijn levels), so that
+    terms equal up to the names of their bound variables (∫ f(x) dx and ∫ f(z) dz) are equal objects.
+
+    Only where names carry no meaning: in an abstract probability a bound variable's name is the slot
+    it fills (Σ_z P(z, X) and Σ_w P(w, X) are different marginals), so the caller must not erase them
+    in expressions with probabilities."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    return _walk(expr, 0, {}, _anonymous_var)
+
+
 def rename_apart(expr):
     """expr with every binder's variable replaced by a fresh one (no name can be captured)."""
     return _walk(expr, 0, {}, _fresh_var)
