@@ -29,6 +29,7 @@ from klproof.vocabulary.linear_algebra import (DiagonalMatrix, EntryVector, Posi
 
 MAX_DIMENSION = 3  # k is drawn from 1..3: enough to see non-commutativity, cheap to integrate over
 MAX_QUADRATURE_DIMENSION = 2  # E over MvNormal by a product rule: nodes**k evaluations
+MAX_EXACT_DEGREE = 12  # E of a polynomial in z of a higher degree (or of anything else) is not graded
 
 
 def is_matrix_value(value) -> bool:
@@ -292,7 +293,7 @@ def degree(f: sp.Expr, z) -> int | None:
 def average(ev, density_expr: C.MvNormal, var: MatrixSymbol, f: sp.Expr):
     """E_{z ~ N(mu, Sigma)}[f] as the integral over R^k of f times the density's formula."""
     integrand = ev.compile(density_expr * f)
-    exact_to = degree(f, var)  # the rules of orders (5, 7) and (6, 9) are exact to degree 9
+    exact_to = degree(f, var)
     mu_fn, sigma_fn = ev.compile(density_expr.args[1]), ev.compile(density_expr.args[2])
     trace_ = ev.trace
 
@@ -318,8 +319,10 @@ def average(ev, density_expr: C.MvNormal, var: MatrixSymbol, f: sp.Expr):
             lower = mpmath.cholesky(sigma)
         except ValueError:
             raise Undefined("a covariance that is not positive definite") from None
-        # a log density is quadratic in z, so exact from 2 nodes on; two orders bound the error of the rest
-        low, high = (5, 7) if ev.quad_level < 4 else (6, 9)
+        # n nodes are exact for degree <= 2n - 1: two orders that are both exact for f's degree (a log density is
+        # quadratic), other orders when looking again; they differ only by rounding
+        low = (exact_to // 2 if exact_to is not None else 1) + (2 if ev.quad_level >= 4 else 3)
+        high = low + 1
         trace_.quadrature, trace_.inside_quadrature = True, trace_.inside_quadrature + 1
         try:
             with mpmath.workdps(ev.quad_dps):
@@ -327,7 +330,7 @@ def average(ev, density_expr: C.MvNormal, var: MatrixSymbol, f: sp.Expr):
         finally:
             trace_.inside_quadrature -= 1
         trace_.quadrature_error += abs(fine - coarse) + abs(fine) * mpmath.mpf(10) ** (4 - ev.quad_dps)
-        if exact_to is None or exact_to > 2 * low - 1:
+        if exact_to is None or exact_to > MAX_EXACT_DEGREE:
             trace_.unlocated = True  # not a low-degree polynomial in z: no claim either way ("unsure")
         return fine
     return expectation
