@@ -192,6 +192,11 @@ BINDERS = [
 ]
 
 
+def test_a_mean_that_mentions_the_bound_vector_is_not_a_density_over_it():
+    v = verdict("E(transpose(z)*a, MvNormal(z, z, P))", "transpose(z)*a", "expected quadratic form")
+    assert v.status is not Status.PROVED, v.detail
+
+
 @pytest.mark.parametrize("case, start, expr, proved", BINDERS, ids=[b[0] for b in BINDERS])
 def test_the_vector_of_an_expectation_is_bound(case, start, expr, proved):
     v = verdict(start, expr, "expected quadratic form")

@@ -243,6 +243,8 @@ def mv_moments(e: sp.Expr) -> sp.Expr:
         if not isinstance(density, C.MvNormal) or density.args[0] != z:
             return n
         _, mu, sigma = density.args
+        if mu.has(z) or sigma.has(z):
+            return n  # N(z; z, Sigma) is not a density over z
         f = sp.expand(matrix_algebra(f))
         try:
             return sp.Add(*[_moment(t, z, mu, sigma) for t in sp.Add.make_args(f)])
