@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from klproof import vocabulary as C  # noqa: E402
 from klproof.check import engine, matrix_rules, rules  # noqa: E402
+from klproof.check import gaussian_rules as G  # noqa: E402
 from klproof.check.decide import Options, check_step  # noqa: E402
 from klproof.parse.file import read_derivation  # noqa: E402
 from klproof.verdict import Status  # noqa: E402
@@ -201,6 +202,81 @@ def _log_det(e):  # det(A^-1) = det A: the reciprocal forgotten
     return matrix_rules.log_det(e)
 
 
+def _closed_forms(e):  # only the exponents compared: the roots and constants in front taken as equal
+    if not isinstance(e, sp.Add):
+        return e
+    groups: dict = {}
+    for term in e.args:
+        exponent = sp.Add(*[f.args[0] for f in sp.Mul.make_args(term) if isinstance(f, sp.exp)])
+        key = sp.expand(exponent) if term.has(sp.exp) else term
+        sign = -1 if term.could_extract_minus_sign() else 1
+        first, total = groups.get(key, (sign * term, 0))
+        groups[key] = (first, total + sign)
+    return sp.Add(*[total * first for first, total in groups.values()])
+
+
+def _normal_product(e):  # the precisions weight the wrong means: m = (a s^2 + b t^2)/(s^2 + t^2)
+    def rewrite(n):
+        normals = [f for f in n.args if isinstance(f, C.Normal)]
+        (x, a, s), (y, b, t) = normals[0].args, normals[1].args
+        if x != y:
+            return n
+        total = s**2 + t**2
+        return n / (normals[0] * normals[1]) * C.Normal(a, b, sp.sqrt(total)) \
+            * C.Normal(x, (a * s**2 + b * t**2) / total, s * t / sp.sqrt(total))
+    return e.replace(lambda n: isinstance(n, sp.Mul) and sum(isinstance(f, C.Normal) for f in n.args) >= 2, rewrite)
+
+
+def _gaussian_convolution(e):  # the coefficient not squared into the variance: sqrt(s^2 + t^2)
+    def rewrite(n):
+        x = n.limits[0][0]
+        prior, likelihood = sorted(sp.Mul.make_args(n.function), key=lambda f: f.args[0] != x)
+        found = G.linear_gaussian(x, prior, likelihood)
+        if found is None:
+            return n
+        y, c, d, m, s, t = found
+        return C.Normal(y, c * m + d, sp.sqrt(s**2 + t**2))
+    return e.replace(lambda n: isinstance(n, sp.Integral) and len(n.limits) == 1, rewrite)
+
+
+def _gaussian_conditioning(e):  # the posterior scale s t, not s t / r
+    def rewrite(n):
+        prior, likelihood = [f for f in n.args if isinstance(f, C.Normal)][:2]
+        found = G.linear_gaussian(prior.args[0], prior, likelihood)
+        if found is None:
+            return n
+        y, c, d, m, s, t = found
+        r2 = c**2 * s**2 + t**2
+        return n / (prior * likelihood) * C.Normal(y, c * m + d, sp.sqrt(r2)) \
+            * C.Normal(prior.args[0], m + c * s**2 * (y - c * m - d) / r2, s * t)
+    return e.replace(lambda n: isinstance(n, sp.Mul) and sum(isinstance(f, C.Normal) for f in n.args) >= 2, rewrite)
+
+
+def _multiple_integrals(e):  # a factor moved into the inner integral but also left outside it
+    def merge(n):
+        inner = [f for f in sp.Mul.make_args(n.function) if isinstance(f, sp.Integral)]
+        if len(inner) != 1:
+            return n
+        outside = n.function / inner[0]
+        return sp.Integral(outside**2 * inner[0].function, *inner[0].limits, *n.limits)
+    return e.replace(lambda n: isinstance(n, sp.Integral) and isinstance(n.function, sp.Mul), merge)
+
+
+def _last_factor(e):  # the last factor absorbed without proving that the range is not empty (b >= a - 1)
+    def absorb(n):
+        parts = list(sp.Mul.make_args(n))
+        for k, part in enumerate(parts):
+            if isinstance(part, sp.Product):
+                j, a, b = part.limits[0]
+                following = subst(part.function, {j: b + 1})
+                others = parts[:k] + parts[k + 1:]
+                if following in others:
+                    others.remove(following)
+                    return sp.Mul(*others, sp.Product(part.function, (j, a, b + 1)))
+        return n
+    return e.replace(lambda n: isinstance(n, sp.Mul) and n.has(sp.Product), absorb)
+
+
 @dataclass(frozen=True)
 class Mutant:
     rule: str
@@ -240,6 +316,19 @@ MUTANTS = (
         ("E(transpose(wv)*Am*wv, MvNormal(wv, ma, Sa))", "tr(Am*Sa)", "expected quadratic form"),)),
     Mutant("matrix_algebra", _matrix_algebra, (("tr(Am*Sa*Sb)", "tr(Am*Sb*Sa)", "cyclic property of the trace"),)),
     Mutant("log_det", _log_det, (("logdet(inv(Sa))", "logdet(Sa)", "log det"),)),
+    Mutant("last_factor", _last_factor, (
+        ("Product(s[J], (J, 1, j))", "s[j]*Product(s[J], (J, 1, j - 1))", "induction step"),)),
+    Mutant("multiple_integrals", _multiple_integrals, (
+        ("Integral(u*Integral(N(v, 0, 1), v), (u, 0, 1))", "Integral(u**2, (u, 0, 1))",
+         "double integral, Gaussian moments"),)),
+    Mutant("closed_forms", _closed_forms, (("sqrt(2)*exp(x)*exp(y)", "exp(x + y)", "combine exponentials"),)),
+    Mutant("normal_product", _normal_product, (
+        ("N(x, a, sigma)*N(x, b, 2*sigma)", "N(a, b, sqrt(5)*sigma)*N(x, (a + 4*b)/5, 2*sigma/sqrt(5))",
+         "product of normal densities"),)),
+    Mutant("gaussian_convolution", _gaussian_convolution, (
+        ("Integral(N(x, mu, sigma)*N(y, 2*x, sigma), x)", "N(y, 2*mu, sqrt(2)*sigma)", "convolution"),)),
+    Mutant("gaussian_conditioning", _gaussian_conditioning, (
+        ("N(x, mu, sigma)*N(y, x, sigma)/N(y, mu, sqrt(2)*sigma)", "N(x, (mu + y)/2, sigma**2)", "conditioning"),)),
 )
 
 

@@ -70,6 +70,28 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "log_det": ("det(AB) = det A det B for square factors; log det(AB) = log det A + log det B only where both "
                 "determinants are provably positive (declared symmetric positive definite)",
                 "det(A^-1) = 1/det A for a declared symmetric positive definite A"),
+    "closed_forms": ("every factor compared through its log is provably positive (log is one-to-one only there)",
+                     "log(exp(a)) = a only for provably real a; log(b^k) = k log b only for positive b and real k",
+                     "the logs are compared as rational functions of their log atoms: a common factor cancels at "
+                     "generic points, as in algebra"),
+    "normal_product": ("s and t are provably positive; x, a and b are provably real",),
+    "last_factor": ("b >= a - 1 is provable (b = a - 1: the empty product is 1, the empty sum 0)",
+                    "the factor (term) is the product's (sum's) own f at j = b + 1, written the same way"),
+    "multiple_integrals": ("a factor moved into an inner integral does not depend on its variables and holds no "
+                           "integral or sum",
+                           "the order is changed only over a box: every limit's bounds are free of the integration "
+                           "variables (a region such as v > u is left as written)",
+                           "and only where the integrand is provably nonnegative (Tonelli), or Gaussian-dominated: a "
+                           "polynomial times exp(q), q a quadratic form whose Hessian is provably negative definite "
+                           "(Fubini); otherwise the order stays as written",
+                           "multiple integrals are not sampled (quadrature in two or more dimensions is too slow): "
+                           "such a step is proved or stays unknown, never refuted"),
+    "gaussian_convolution": ("the integral is over the whole real line in x; s and t are provably positive",
+                             "the mean of the second density is c x + d with c and d real and free of x; "
+                             "m, s, t and y are free of x and real"),
+    "gaussian_conditioning": ("s and t are provably positive; x, y, m, c, d are provably real",
+                              "the second mean is affine in x (c x + d), and m, s, t, y are free of x",
+                              "the joint is divided by a normal density in y (the marginal), as in Bayes' rule"),
 }
 
 
@@ -81,7 +103,8 @@ _RULES: tuple[RuleInfo, ...] = (
     RuleInfo("definition", "definition", "replace a definition from the file by its body",
              ("definitions", "by definition", "substitute definition")),
     RuleInfo("normal_density", "normal density", "N(x; mu, sigma) = exp(-(x - mu)^2 / (2 sigma^2)) / (sqrt(2 pi) sigma)",
-             ("gaussian density", "normal pdf", "log of the normal density", "definition of the normal density")),
+             ("gaussian density", "normal pdf", "log of the normal density", "definition of the normal density"),
+             ("closed_forms",)),
     RuleInfo("log_rules", "log rules", "log(ab) = log a + log b, log(a/b) = log a - log b, log(a^n) = n log a, "
              "log(exp(a)) = a, for positive a, b and real a",
              ("log", "logarithm", "log of a quotient", "log of a product", "expand log", "combine logs", "log laws")),
@@ -142,6 +165,34 @@ _RULES: tuple[RuleInfo, ...] = (
              "log det(AB) = log det A + log det B (det > 0)",
              ("log det", "log-determinant", "determinant of a product", "determinant of the inverse",
               "log determinant"), ("log_rules",)),
+    # Gaussian algebra (klproof.check.gaussian_rules)
+    RuleInfo("closed_forms", "Gaussian closed forms", "exp(a) exp(b) = exp(a + b), sqrt(1/A) = 1/sqrt(A), "
+             "sqrt(2 pi s^2) = sqrt(2 pi) s: positive terms compared through their logs",
+             ("compare logs", "combine exponentials", "combine exponents", "exponent rules", "gaussian closed form")),
+    RuleInfo("last_factor", "the last factor of a product", "f(b + 1) prod_{j=a}^{b} f(j) = prod_{j=a}^{b+1} f(j), "
+             "likewise f(b + 1) + sum_{j=a}^{b} f(j): the induction step from t - 1 to t",
+             ("induction step", "last factor", "last term", "peel off the last factor", "peel off the last term",
+              "recursion", "recursive definition", "from t - 1 to t")),
+    RuleInfo("multiple_integrals", "multiple integrals (Fubini)", "c(u) times the integral over v of f, integrated "
+             "over u, is the double integral of c(u) f (c free of v); the order of integration over a box can be "
+             "swapped where the integrand is nonnegative (Tonelli) or Gaussian-dominated (Fubini)",
+             ("fubini", "tonelli", "fubini's theorem", "swap the order of integration", "change the order of integration",
+              "exchange the order of integration", "order of integration", "factor out of the inner integral",
+              "pull out of the inner integral", "iterated integral", "multiple integral", "double integral",
+              "nested integrals")),
+    RuleInfo("normal_product", "product of normal densities", "N(x; a, s) N(x; b, t) = N(a; b, sqrt(s^2 + t^2)) "
+             "N(x; m, v), m = (a t^2 + b s^2)/(s^2 + t^2), v = s t / sqrt(s^2 + t^2)",
+             ("completing the square", "complete the square", "product of normals", "product of gaussians",
+              "product of two normal densities", "product of gaussian densities"), ("normal_density",)),
+    RuleInfo("gaussian_convolution", "convolution of normal densities", "integral over x of N(x; m, s) "
+             "N(y; c x + d, t) = N(y; c m + d, sqrt(c^2 s^2 + t^2)): marginalising a linear-Gaussian chain",
+             ("convolution", "gaussian convolution", "convolution of gaussians", "marginalise the middle variable",
+              "marginalize the middle variable", "linear gaussian", "linear-gaussian marginal",
+              "sum of independent gaussians", "forward marginal"), ("normal_density",)),
+    RuleInfo("gaussian_conditioning", "conditioning a joint Gaussian", "N(x; m, s) N(y; c x + d, t) / N(y; c m + d, r) "
+             "= N(x; m + c s^2 (y - c m - d)/r^2, s t/r), r = sqrt(c^2 s^2 + t^2)",
+             ("conditioning", "gaussian conditioning", "gaussian posterior", "posterior of a linear gaussian",
+              "conditional of a joint gaussian", "bayes for gaussians"), ("normal_density",)),
     # rules for bounds (inequality steps; klproof.check.bound_rules)
     RuleInfo("jensen", "Jensen's inequality", "phi(E_q[g]) >= E_q[phi(g)] for concave phi (log, sqrt), "
              "E_q[phi(g)] >= phi(E_q[g]) for convex phi (exp, x^2, -log); also for a finite convex combination",

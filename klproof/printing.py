@@ -54,10 +54,18 @@ class KlproofStrPrinter(StrPrinter):
         return f"dot({self._print(u)}, {self._print(v)}, ({j}, {self._print(a)}, {self._print(b)}))"
 
     def _print_Integral(self, e):
-        (x, lo, hi), = e.limits
-        if lo == -sp.oo and hi == sp.oo:
-            return f"Integral({self._print(e.function)}, {self._print(x)})"
-        return f"Integral({self._print(e.function)}, ({x}, {self._print(lo)}, {self._print(hi)}))"
+        # SymPy merges nested integrals into one with several limits (the first the innermost): printed as the
+        # nesting the reader reads back
+        text = self._print(e.function)
+        for limit in e.limits:
+            if len(limit) != 3:
+                return super()._print_Integral(e)
+            x, lo, hi = limit
+            if lo == -sp.oo and hi == sp.oo:
+                text = f"Integral({text}, {self._print(x)})"
+            else:
+                text = f"Integral({text}, ({x}, {self._print(lo)}, {self._print(hi)}))"
+        return text
 
 
     # matrices, in the file's syntax: transpose(u)*inv(Sigma)*v

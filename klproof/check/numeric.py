@@ -436,7 +436,22 @@ def _witness(world: World, outcome: Comparison) -> Witness:
 
 # -- diagnosis ----------------------------------------------------------------------------
 
+DIAGNOSIS_SECONDS = 2.0  # the diagnosis normalises the sides again and again: a courtesy, not worth a timeout
+
+
 def diagnose(step: Step) -> str:
+    """What kind of mistake a refuted step looks like, within DIAGNOSIS_SECONDS (large Gaussian closed forms
+    take seconds per normal form; a refuted step must not become a timeout for its diagnosis)."""
+    from klproof.check.engine import _budget, _OverBudget
+
+    try:
+        with _budget(DIAGNOSIS_SECONDS):
+            return _diagnose(step)
+    except _OverBudget:
+        return ""
+
+
+def _diagnose(step: Step) -> str:
     """What kind of mistake a refuted step looks like, when the normal forms can tell."""
     from klproof.check.engine import ALL_RULES, normal_form
 

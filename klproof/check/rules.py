@@ -13,6 +13,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.check import gaussian_rules as G
 from klproof.check import matrix_rules
 from klproof.check.product_rules import finite_sums, log_product, product_algebra
 from klproof.vocabulary.binders import subst
@@ -165,11 +166,15 @@ def _gaussian(n: sp.Integral) -> sp.Expr | None:
         if coeff == 0:
             continue
         exponent, rest = sp.Integer(0), sp.Integer(1)
-        for factor in sp.Mul.make_args(sp.powsimp(dep, combine="exp")):
-            if isinstance(factor, sp.exp):
-                exponent += factor.args[0]
-            else:
-                rest *= factor
+        # expand writes exp(-u)/(a + b) as 1/(a exp(u) + b exp(u)): the exponentials of the denominator are
+        # its common factor (factor_terms), and count with their sign
+        numerator, denominator = sp.fraction(dep)
+        for part, sign in ((numerator, 1), (sp.factor_terms(denominator), -1)):
+            for factor in sp.Mul.make_args(sp.powsimp(part, combine="exp")):
+                if isinstance(factor, sp.exp):
+                    exponent += sign * factor.args[0]
+                else:
+                    rest *= factor**sign
         if exponent == 0 or not rest.is_polynomial(x):
             return None  # no Gaussian factor: the integral over the real line does not converge
         try:
@@ -252,6 +257,13 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("log_det", matrix_rules.log_det, (C.Det,)),
     ("diagonal", matrix_rules.diagonal_entries, (C.Trace, C.Det, C.Scalar)),  # declared diagonal matrices
     ("expectation", expectation, (C.Expectation,)),
+    ("multiple_integrals", G.nested_integrals, (sp.Integral,)),
+    ("multiple_integrals", G.fubini, (sp.Integral,)),
+    ("gaussian_convolution", G.gaussian_convolution, (C.Normal,)),
+    ("normal_product", G.normal_product, (C.Normal,)),
+    ("gaussian_conditioning", G.gaussian_conditioning, (C.Normal,)),
+    ("closed_forms", G.normal_arguments, (C.Normal,)),
+    ("normal_density", G.log_normal, (C.Normal,)),
     ("normal_density", normal_density, (C.Normal,)),
     ("product_algebra", product_algebra, (sp.Product,)),
     ("bayes", bayes, (C.Prob,)),
@@ -261,4 +273,6 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("finite_sums", finite_sums, (sp.Sum,)),
     ("linearity", linearity, (C.LatentSum,)),
     ("normalization", normalization, (C.LatentSum,)),
+    ("closed_forms", G.closed_forms, (sp.exp, sp.Pow)),
+    ("last_factor", G.last_factor, (sp.Product, sp.Sum)),
 )

@@ -571,6 +571,9 @@ def _product(t: _Translator, node: ast.Call):
 
 
 def _integral(t: _Translator, node: ast.Call):
+    if len(node.args) > 2:  # Integral(f, v, u): the first range innermost, as nested integrals (SymPy's order)
+        inner = ast.copy_location(ast.Call(func=node.func, args=node.args[:2], keywords=[]), node.args[0])
+        return _integral(t, ast.copy_location(ast.Call(func=node.func, args=[inner, *node.args[2:]], keywords=[]), node))
     name, lo, hi = t.limits(node.args[1], "integration")
     whole_line = lo is None or (lo == -sp.oo and hi == sp.oo)
     if whole_line and t.scope.is_distribution_variable(name.id):
@@ -714,7 +717,7 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "KL": (_kl, (2,)),
     "Sum": (_sum, (2,)),
     "Product": (_product, (2,)),
-    "Integral": (_integral, (2,)),
+    "Integral": (_integral, (2, 3, 4)),
     "diag": (_diag, (2,)),
     "tr": (_matrix_fn(C.Trace), (1,)),
     "det": (_matrix_fn(C.Det), (1,)),
@@ -736,7 +739,7 @@ BUILTIN_USAGE = {
     "KL": "KL(q, p), e.g. KL(Q(z|X), P(z|X))",
     "Sum": "Sum(f, (j, 1, J)) or Sum(f, z) over all values of a latent z",
     "Product": "Product(f, (j, 1, J)): the product of f over j = 1..J",
-    "Integral": "Integral(f, x) over the real line, or Integral(f, (x, a, b))",
+    "Integral": "Integral(f, x) over the real line, or Integral(f, (x, a, b)); Integral(f, v, u) integrates v first",
     "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(A) or tr(diag(...))", "det": "det(A) or det(diag(...))",
     "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",
     "transpose": "transpose(mu): u^T; transpose(u)*A*v is the number u^T A v",

@@ -109,11 +109,14 @@ class KlproofLatexPrinter(LatexPrinter):
         return f"\\prod_{{{self._print(j)}={self._print(a)}}}^{{{self._print(b)}}} {self._bracket_sum(e.function)}"
 
     def _print_Integral(self, e):
-        (x, lo, hi), = e.limits
+        # SymPy merges nested integrals into one with several limits, the first the innermost:
+        # \int (outermost) ... \int (innermost) f \, d(innermost) ... \, d(outermost)
         body = self._print(e.function)
         if isinstance(e.function, sp.Add):
             body = f"\\left({body}\\right)"
-        return f"\\int_{{{self._print(lo)}}}^{{{self._print(hi)}}} {body} \\, d{self._print(x)}"
+        signs = " ".join(f"\\int_{{{self._print(lo)}}}^{{{self._print(hi)}}}" for _, lo, hi in reversed(e.limits))
+        differentials = " ".join(f"\\, d{self._print(x)}" for x, _, _ in e.limits)
+        return f"{signs} {body} {differentials}"
 
     def _print_Defined(self, e):
         return f"{name_latex(e.name)}\\left(" + ", ".join(self._print(a) for a in e.args[2]) + "\\right)"
