@@ -44,6 +44,7 @@ a = "real"
 b = "real"
 mu = "real"
 sigma = "positive"
+eps = "real"
 j = "integer"
 J = "positive integer"
 u = "real"
@@ -202,6 +203,41 @@ def _log_det(e):  # det(A^-1) = det A: the reciprocal forgotten
     return matrix_rules.log_det(e)
 
 
+def _differentiation(e):  # the derivative with the wrong sign
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt) and not n.body.has(sp.Integral, sp.Sum, C.Expectation),
+                     lambda n: -sp.diff(n.body, n.variable, n.order).xreplace({n.variable: n.point}))
+
+
+def _leibniz(e):  # the derivative moved under every integral, whatever its limits (no boundary term)
+    def move(n):
+        body = n.body
+        if not isinstance(body, sp.Integral) or len(body.limits) != 1:
+            return n
+        limits = [subst(limit, {n.variable: n.point}) for limit in body.limits]  # the limits at the point
+        return sp.Integral(C.DerivativeAt(body.function, n.variable, n.point, n.args[3]), *limits)
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt), move)
+
+
+def _reparameterisation(e):  # z = m + eps: the scale forgotten
+    def rewrite(n):
+        if not isinstance(n.body, C.Expectation) or not isinstance(n.body.args[1], C.Normal):
+            return n
+        f, density, z = n.body.args
+        eps = sp.Dummy("eps", real=True)
+        moved = subst(f, {z: density.args[1] + eps})
+        return C.Expectation(C.DerivativeAt(moved, n.variable, n.point, n.args[3]), C.Normal(eps, 0, 1), eps)
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt), rewrite)
+
+
+def _score_function(e):  # E_q[f d log q] only, even where f depends on the parameter
+    def rewrite(n):
+        if not isinstance(n.body, C.Expectation) or not isinstance(n.body.args[1], C.Normal):
+            return n
+        f, q, z = n.body.args
+        t, point = n.variable, n.point
+        at_point = C.Normal(z, subst(q.args[1], {t: point}), subst(q.args[2], {t: point}))
+        return C.Expectation(subst(f, {t: point}) * C.DerivativeAt(sp.log(q), t, point, n.args[3]), at_point, z)
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt), rewrite)
 def _closed_forms(e):  # only the exponents compared: the roots and constants in front taken as equal
     if not isinstance(e, sp.Add):
         return e
@@ -277,6 +313,27 @@ def _last_factor(e):  # the last factor absorbed without proving that the range 
     return e.replace(lambda n: isinstance(n, sp.Mul) and n.has(sp.Product), absorb)
 
 
+def _log_product(e):  # log prod f_j = sum log f_j whatever the signs of the f_j
+    return e.replace(lambda n: isinstance(n, sp.log) and isinstance(n.args[0], sp.Product),
+                     lambda n: sp.Sum(sp.log(n.args[0].function), *n.args[0].limits))
+
+
+def _product_algebra(e):  # a constant factor of a product counted b - a times, not b - a + 1
+    def rewrite(n):
+        j, a, b = n.limits[0]
+        coeff, dep = n.function.as_independent(j, as_Add=False)
+        return n if coeff == 1 else coeff ** (b - a) * sp.Product(dep, (j, a, b))
+    return e.replace(lambda n: isinstance(n, sp.Product) and len(n.limits) == 1, rewrite)
+
+
+def _finite_sums(e):  # the closed form of sum_{j=1}^{b} used whatever the lower bound
+    def rewrite(n):
+        j, _, b = n.limits[0]
+        return rules.finite_sums(sp.Sum(n.function, (j, 1, b)))
+    return e.replace(lambda n: isinstance(n, sp.Sum) and len(n.limits) == 1 and len(n.limits[0]) == 3
+                     and n.limits[0][1] != 1, rewrite)
+
+
 @dataclass(frozen=True)
 class Mutant:
     rule: str
@@ -307,6 +364,11 @@ MUTANTS = (
         ("E(x**2, N(x, mu, sigma))", "mu**2 + 2*sigma**2", "Gaussian moments"),)),
     Mutant("sum_linearity", _sum_linearity, (("Sum(a + j, (j, 1, J))", "a*(J - 1) + Sum(j, (j, 1, J))",
                                               "linearity of sums"),)),
+    Mutant("log_product", _log_product, (("log(Product(m[j], (j, 1, J)))", "Sum(log(m[j]), (j, 1, J))",
+                                          "log of a finite product"),)),
+    Mutant("product_algebra", _product_algebra, (("Product(a*s[j], (j, 1, J))", "a**(J - 1)*Product(s[j], (j, 1, J))",
+                                                  "finite products"),)),
+    Mutant("finite_sums", _finite_sums, (("Sum(j, (j, 2, J))", "J*(J + 1)/2", "closed form"),)),
     Mutant("linearity", _linearity, (("Sum(a + P(z), z)", "a + 1", "linearity, density sums to 1"),)),
     Mutant("normalization", _normalization, (("Sum(Q(X|z), z)", "1", "density sums to 1"),)),
     Mutant("mv_normal_density", _mv_normal_density, (
@@ -316,6 +378,15 @@ MUTANTS = (
         ("E(transpose(wv)*Am*wv, MvNormal(wv, ma, Sa))", "tr(Am*Sa)", "expected quadratic form"),)),
     Mutant("matrix_algebra", _matrix_algebra, (("tr(Am*Sa*Sb)", "tr(Am*Sb*Sa)", "cyclic property of the trace"),)),
     Mutant("log_det", _log_det, (("logdet(inv(Sa))", "logdet(Sa)", "log det"),)),
+    Mutant("differentiation", _differentiation, (("Derivative(mu**2*x, mu)", "-2*mu*x", "differentiation"),)),
+    Mutant("leibniz", _leibniz, (("Derivative(Integral(exp(-x*mu), (x, 0, mu)), mu)",
+                                  "Integral(-x*exp(-x*mu), (x, 0, mu))", "Leibniz"),)),
+    Mutant("reparameterisation_gradient", _reparameterisation, (
+        ("Derivative(E(z**2, N(z, mu, sigma)), sigma)", "E(Derivative((mu + eps)**2, sigma), N(eps, 0, 1))",
+         "reparameterisation gradient"),)),
+    Mutant("score_function", _score_function, (
+        ("Derivative(E(mu*z, N(z, mu, sigma)), mu)",
+         "E(mu*z*Derivative(log(N(z, mu, sigma)), mu), N(z, mu, sigma))", "score function"),)),
     Mutant("last_factor", _last_factor, (
         ("Product(s[J], (J, 1, j))", "s[j]*Product(s[J], (J, 1, j - 1))", "induction step"),)),
     Mutant("multiple_integrals", _multiple_integrals, (

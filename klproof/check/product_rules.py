@@ -11,6 +11,8 @@ as its own case) only a branch whose condition is provable is kept.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from klproof.parse.build import power_problem
@@ -19,6 +21,7 @@ from klproof.vocabulary.domains import sign
 
 MAX_WRITTEN_OUT = 32  # factors of a product with concrete bounds that are written out (as sums are)
 MAX_DEGREE = 8  # of a polynomial summand given a closed form
+MAX_GEOMETRIC_BOUND = 1_000  # a concrete bound of a geometric sum (as MAX_EXPONENT bounds a power)
 MAX_CLOSED_FORM_NODES = 400  # a closed form bigger than this is not worth it (and costs time later)
 
 
@@ -147,19 +150,32 @@ def _linear_exponent(f: sp.Expr, j) -> bool:
 
 def _closed_form(f: sp.Expr, j, a, b) -> sp.Expr | None:
     """G(b) with G certified: G(a - 1) = 0, G(n) - G(n - 1) = f(n) for every integer n."""
-    n = sp.Dummy("n", integer=True)
-    try:
-        proposed = sp.summation(f, (j, a, n))
-    except (NotImplementedError, ValueError, TypeError, ArithmeticError, RecursionError):
+    if f.has(sp.exp) or any(p.exp.has(j) for p in f.atoms(sp.Pow)):
+        if any(bound.is_Number and abs(bound) > MAX_GEOMETRIC_BOUND for bound in (a, b)):
+            return None  # r^(10^9): a number too large to write, if r is one
+    n = _N
+    proposed = _propose(f, j, a)
+    if proposed is None:
         return None
     closed = _provable_branch(proposed)
     if closed is None or closed.has(sp.Sum, sp.Product, sp.Integral) or sp.count_ops(closed) > MAX_CLOSED_FORM_NODES:
         return None
     if not _certified(closed, f, j, a, n):
         return None
-    if b.is_Number and abs(b) > 1000 and any(isinstance(p, sp.Pow) and p.exp.has(n) for p in closed.atoms(sp.Pow)):
-        return None  # r^(10^9): a number too large to write, if r is one
     return closed.xreplace({n: b})
+
+
+_N = sp.Dummy("n", integer=True)  # the upper bound of a proposal; one variable, so that proposals can be cached
+
+
+@lru_cache(maxsize=512)
+def _propose(f: sp.Expr, j, a) -> sp.Expr | None:
+    """SymPy's closed form of the sum of f over j = a.._N: a proposal only, checked by the caller every time
+    (cached because the engine normalises a claim several rounds and stages)."""
+    try:
+        return sp.summation(f, (j, a, _N))
+    except (NotImplementedError, ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
 
 
 def _provable_branch(e: sp.Expr) -> sp.Expr | None:

@@ -15,6 +15,7 @@ import sympy as sp
 from klproof import vocabulary as C
 from klproof.check import gaussian_rules as G
 from klproof.check import matrix_rules
+from klproof.check import gradient_rules as GR
 from klproof.check.product_rules import finite_sums, log_product, product_algebra
 from klproof.vocabulary.binders import subst
 
@@ -256,6 +257,9 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("matrix_algebra", matrix_rules.matrix_algebra, (C.Scalar, C.Trace)),
     ("log_det", matrix_rules.log_det, (C.Det,)),
     ("diagonal", matrix_rules.diagonal_entries, (C.Trace, C.Det, C.Scalar)),  # declared diagonal matrices
+    # a derivative of E over a normal is rewritten before E becomes an integral (klproof.check.gradient_rules)
+    ("reparameterisation_gradient", GR.reparameterisation, (C.DerivativeAt,)),
+    ("score_function", GR.score_function, (C.DerivativeAt,)),
     ("expectation", expectation, (C.Expectation,)),
     ("multiple_integrals", G.nested_integrals, (sp.Integral,)),
     ("multiple_integrals", G.fubini, (sp.Integral,)),
@@ -266,6 +270,8 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("normal_density", G.log_normal, (C.Normal,)),
     ("normal_density", normal_density, (C.Normal,)),
     ("product_algebra", product_algebra, (sp.Product,)),
+    ("leibniz", GR.leibniz, (C.DerivativeAt,)),
+    ("differentiation", GR.differentiation, (C.DerivativeAt,)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
     ("gaussian_moments", gaussian_moments, (sp.Integral,)),

@@ -44,6 +44,7 @@ from klproof.errors import FileLimitError, ParseError, Span, did_you_mean
 from klproof.model import Related, Relation
 from klproof.parse import build as B
 from klproof.parse import matrices as M
+from klproof.parse import latex_derivatives as LD
 from klproof.parse.build import MAX_DEPTH, MAX_EXPRESSION_CHARS, MAX_FILE_NODES, MAX_INTEGER_DIGITS, MAX_NODES, Scope
 from klproof.parse.expr import finish_related
 
@@ -67,7 +68,7 @@ SPACING = {",", ";", ":", "!", " ", "quad", "qquad", "space", "displaystyle", "t
            "biggl", "biggr", "Biggl", "Biggr", "bigm", "Bigm"}
 STYLE = {"bold", "mathbf", "bm", "boldsymbol", "mathit", "vec", "mathbfit"}  # vector/style marks: ignored
 FRACTIONS = {"frac", "dfrac", "tfrac", "cfrac"}
-FUNCTIONS = {"log", "ln", "exp"}
+FUNCTIONS = {"log", "ln", "exp", "sin", "cos"}
 BAR = {"mid", "vert"}
 PARALLEL = {"|", "parallel", "Vert"}
 _TAG = re.compile(r"((\\q?quad|\\[,;:! ]|\s)*\\cdots\s*\(\s*[0-9A-Za-z.]{1,8}\s*\)|\\tag\*?\s*\{[^{}]{0,20}\})\s*(\\\\)?\s*$")
@@ -583,6 +584,10 @@ class _Parser:
     def command_primary(self):
         t = self.tok
         name = t.text
+        if name in FRACTIONS and LD.is_derivative_fraction(self):
+            return LD.fraction_derivative(self), "big"
+        if name == "nabla":
+            return LD.nabla(self), "big"
         if name in FRACTIONS:
             self.next()
             if self.at("char", "["):
@@ -651,7 +656,7 @@ class _Parser:
             raise self.error(f"a power of \\{name} such as \\{name}^2 x is not supported", f"write (\\{name} x)^2")
         if self.at("char", "_"):
             raise self.error(f"\\{name} with a base is not supported", "klproof's \\log is the natural logarithm")
-        fn = sp.exp if name == "exp" else sp.log
+        fn = {"exp": sp.exp, "sin": sp.sin, "cos": sp.cos}.get(name, sp.log)
         if self.at_char("(["):
             return self.checked(fn(self.paren_group()), t)
         if self.at("char", "{"):
@@ -691,7 +696,7 @@ class _Parser:
             for k in range(len(run), 1, -1):
                 word = run[:k]
                 if word in _NAMEWORDS or (word in self._declared() and not self._all_single(word)):
-                    hint = f"write \\{word}" if word in ("log", "ln", "exp", "det") else \
+                    hint = f"write \\{word}" if word in ("log", "ln", "exp", "det", "sin", "cos") else \
                         f"write \\mathrm{{{word}}} for the name, or separate the letters with \\, for a product"
                     raise self.error(f"'{word}' reads as the product {' '.join(word)} in LaTeX", hint)
         if letter == "e" and "e" not in self.scope.symbols:
@@ -888,6 +893,8 @@ class _Parser:
                              did_you_mean(candidates[0], list(symbols) + list(families)), tok=t)
         as_symbol = [c + "_" + sub for c in candidates if scope.symbol(c + "_" + sub) is not None]
         index = scope.symbol(sub)
+        if not as_symbol and sub.isascii() and sub.isdigit() and len(sub) <= 6:
+            index = sp.Integer(sub)  # a component with a concrete index: mu_1 is mu[1] (a declared mu_1 wins)
         as_family = [c for c in candidates if c in families and index is not None and index.is_integer]
         if as_symbol and as_family:
             raise self.error(f"'{as_symbol[0]}' is ambiguous: a declared symbol and the family {as_family[0]}[{sub}]",
@@ -1218,6 +1225,9 @@ class _Parser:
             return C.Trace(arg) if word == "tr" else C.Det(arg)
         if not isinstance(arg, C.Diag):
             raise self.error(f"{word} is defined here for diagonal matrices", "write \\operatorname{diag}(\\sigma_j^2)_{j=1}^{k}", tok=arg_tok)
+        problem = B.product_bounds_problem(*arg.args[2:]) if word != "tr" else None  # det diag(v) is a product
+        if problem:
+            raise self.error(problem, "write the dimension as a symbol, e.g. _{j=1}^{k}", tok=arg_tok)
         return C.Trace(arg) if word == "tr" else C.Det(arg)
 
     def range_subscripts(self, what: str):
