@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from klproof import vocabulary as C  # noqa: E402
 from klproof.check import density_rules, engine, rules  # noqa: E402
+from klproof.check import engine, matrix_rules, rules  # noqa: E402
 from klproof.check import gaussian_rules as G  # noqa: E402
 from klproof.check.decide import Options, check_step  # noqa: E402
 from klproof.parse.file import read_derivation  # noqa: E402
@@ -57,6 +58,12 @@ P = ["z", "X"]
 Q = ["z", "X"]
 [definitions]
 "d(u, v)" = "u - 2*v"
+[matrices]
+Sa = "J x J, symmetric positive definite"
+Sb = "J x J, symmetric positive definite"
+Am = "J x J"
+ma = "J vector"
+wv = "J vector"
 """
 
 
@@ -168,6 +175,33 @@ def _normalization(e):  # summing a conditional over its GIVEN variable gives 1
             return sp.Integer(1)
         return rules.normalization(n)
     return e.replace(lambda n: isinstance(n, C.LatentSum), reduce)
+
+
+def _mv_normal_density(e):  # log det Sigma without its 1/2
+    def formula(n):
+        return n.args[0].log_formula() - sp.log(C.Det(n.args[0].args[2])) / 2
+    return e.replace(lambda n: isinstance(n, sp.log) and isinstance(n.args[0], C.MvNormal), formula)
+
+
+def _mv_moments(e):  # E[z^T W z] = tr(W Sigma): the mean's term forgotten
+    def expand(n):
+        f, density, z = n.args
+        if not isinstance(density, C.MvNormal):
+            return n
+        return matrix_rules.mv_moments(n.func(f, C.MvNormal(z, sp.ZeroMatrix(*z.shape), density.args[2]), z))
+    return e.replace(lambda n: isinstance(n, C.Expectation), expand)
+
+
+def _matrix_algebra(e):  # products under tr taken to commute: the factors sorted
+    e = e.replace(lambda n: isinstance(n, C.Trace) and isinstance(n.args[0], sp.MatMul),
+                  lambda n: C.Trace(sp.MatMul(*sorted(n.args[0].args, key=sp.default_sort_key))))
+    return matrix_rules.matrix_algebra(e)
+
+
+def _log_det(e):  # det(A^-1) = det A: the reciprocal forgotten
+    e = e.replace(lambda n: isinstance(n, C.Det) and isinstance(n.args[0], sp.Inverse),
+                  lambda n: C.Det(n.args[0].arg))
+    return matrix_rules.log_det(e)
 
 
 def _differentiation(e):  # the derivative with the wrong sign
@@ -367,6 +401,13 @@ MUTANTS = (
     Mutant("finite_sums", _finite_sums, (("Sum(j, (j, 2, J))", "J*(J + 1)/2", "closed form"),)),
     Mutant("linearity", _linearity, (("Sum(a + P(z), z)", "a + 1", "linearity, density sums to 1"),)),
     Mutant("normalization", _normalization, (("Sum(Q(X|z), z)", "1", "density sums to 1"),)),
+    Mutant("mv_normal_density", _mv_normal_density, (
+        ("log(MvNormal(wv, ma, Sa))", "-J*log(2*pi)/2 - logdet(Sa) - transpose(wv - ma)*inv(Sa)*(wv - ma)/2",
+         "log of the multivariate normal density"),)),
+    Mutant("mv_moments", _mv_moments, (
+        ("E(transpose(wv)*Am*wv, MvNormal(wv, ma, Sa))", "tr(Am*Sa)", "expected quadratic form"),)),
+    Mutant("matrix_algebra", _matrix_algebra, (("tr(Am*Sa*Sb)", "tr(Am*Sb*Sa)", "cyclic property of the trace"),)),
+    Mutant("log_det", _log_det, (("logdet(inv(Sa))", "logdet(Sa)", "log det"),)),
     Mutant("differentiation", _differentiation, (("Derivative(mu**2*x, mu)", "-2*mu*x", "differentiation"),)),
     Mutant("leibniz", _leibniz, (("Derivative(Integral(exp(-x*mu), (x, 0, mu)), mu)",
                                   "Integral(-x*exp(-x*mu), (x, 0, mu))", "Leibniz"),)),

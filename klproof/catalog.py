@@ -59,6 +59,17 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "equation": ("multiplying both sides needs a provably nonzero factor free of sums and integrals",),
     "simplify": ("SymPy's simplify under the declared assumptions; within the step's time limit",),
     "evaluation": ("accepted only where klproof's independent numeric check agrees at sample points",),
+    "mv_normal_density": ("Sigma is declared symmetric positive definite (the reader refuses any other covariance), "
+                          "so Sigma^-1 exists and det Sigma > 0",),
+    "mv_moments": ("the integrand is a polynomial of degree at most 2 in z (a quadratic form z^T W z, linear forms "
+                   "a^T z, terms free of z); anything else is left unevaluated",
+                   "W, a and the coefficients do not depend on z"),
+    "matrix_algebra": ("A^T = A only for a matrix declared symmetric; A A^-1 = I only for a matrix declared "
+                       "symmetric positive definite (inv() of any other is refused)",
+                       "products are never reordered: tr(ABC) = tr(BCA) but not tr(ACB)"),
+    "log_det": ("det(AB) = det A det B for square factors; log det(AB) = log det A + log det B only where both "
+                "determinants are provably positive (declared symmetric positive definite)",
+                "det(A^-1) = 1/det A for a declared symmetric positive definite A"),
     # derivatives (klproof.check.gradient_rules); a blocked condition is named in the step's verdict by its index
     "differentiation": ("the expression differentiated has no integral, sum, expectation or other notion inside "
                         "(move the derivative in with 'Leibniz' or evaluate those first)",
@@ -194,6 +205,23 @@ _RULES: tuple[RuleInfo, ...] = (
              ("exponential integral", "exponential moments", "half-line integral", "gamma integral",
               "half-line gaussian integral", "integral over the half line"),
              ("expectation", "continuous_densities", "log_rules")),
+    RuleInfo("mv_normal_density", "multivariate normal density", "log N(z; mu, Sigma) = -(k/2) log(2 pi) "
+             "- (1/2) log det Sigma - (1/2) (z - mu)^T Sigma^-1 (z - mu)",
+             ("log of the multivariate normal density", "multivariate normal density", "mvnormal density",
+              "log of the multivariate normal", "multivariate gaussian density"), ("log_rules", "log_det")),
+    RuleInfo("mv_moments", "moments of the multivariate normal", "for z ~ N(mu, Sigma): E[c] = c, E[z] = mu, "
+             "E[z^T A z] = tr(A Sigma) + mu^T A mu",
+             ("expected quadratic form", "expectation of a quadratic form", "multivariate gaussian moments",
+              "multivariate normal moments", "mean of the multivariate normal"), ("matrix_algebra",)),
+    RuleInfo("matrix_algebra", "matrix algebra", "(AB)^T = B^T A^T, (A^-1)^T = A^-1 and A^T = A for symmetric A, "
+             "A A^-1 = I, tr linear and cyclic (tr(AB) = tr(BA)), tr(I_k) = k, tr of a scalar, "
+             "u^T A v = v^T A^T u",
+             ("cyclic property of the trace", "trace is cyclic", "linearity of the trace", "trace of a scalar",
+              "transpose", "transpose of a product", "symmetric matrix", "matrix algebra", "quadratic form")),
+    RuleInfo("log_det", "log-determinant", "det(AB) = det A det B, det(A^-1) = 1/det A, det(A^T) = det A, "
+             "log det(AB) = log det A + log det B (det > 0)",
+             ("log det", "log-determinant", "determinant of a product", "determinant of the inverse",
+              "log determinant"), ("log_rules",)),
     # Gaussian algebra (klproof.check.gaussian_rules)
     RuleInfo("closed_forms", "Gaussian closed forms", "exp(a) exp(b) = exp(a + b), sqrt(1/A) = 1/sqrt(A), "
              "sqrt(2 pi s^2) = sqrt(2 pi) s: positive terms compared through their logs",

@@ -61,8 +61,9 @@ def derivation_scope(derivation: Derivation) -> Scope:
     symbols = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.Symbol)}
     families = {n: s for n, s in derivation.symbols.items() if isinstance(s, sp.IndexedBase)}
     definitions = {n: C.DefinitionBody(params, body) for n, (params, body, _) in derivation.definitions.items()}
+    matrices = {n: s for n, s in derivation.symbols.items() if C.is_matrix(s)}
     return ExportScope(symbols=symbols, families=families, distributions=dict(derivation.distributions),
-                       definitions=definitions, spellings=_spellings(symbols),
+                       definitions=definitions, matrices=matrices, spellings=_spellings({**symbols, **matrices}),
                        family_spellings=_spellings(families, keep_same=True))
 
 

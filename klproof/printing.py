@@ -68,6 +68,23 @@ class KlproofStrPrinter(StrPrinter):
         return text
 
 
+    # matrices, in the file's syntax: transpose(u)*inv(Sigma)*v
+    def _print_Scalar(self, e):
+        return self._print(e.args[0])
+
+    def _print_Transpose(self, e):
+        return f"transpose({self._print(e.arg)})"
+
+    def _print_Inverse(self, e):
+        return f"inv({self._print(e.arg)})"
+
+    def _print_Identity(self, e):
+        return f"eye({self._print(e.shape[0])})"
+
+    def _print_MvNormal(self, e):
+        return "MvNormal(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+
 _PRINTER = KlproofStrPrinter()
 
 

@@ -33,6 +33,7 @@ import mpmath
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.check import matrix_semantics
 from klproof.check.semantics import Evaluator, Model, NotEvaluable, Trace, Undefined, World, real
 from klproof.vocabulary import domains
 from klproof.model import Identity, Step
@@ -312,13 +313,16 @@ def _free_symbols(expr, slot_names: set[str]) -> list:
     """The plain symbols that need values (not a family's name, not an indexed family's label)."""
     labels = {b.label for b in expr.atoms(sp.IndexedBase)} | {p.args[0] for p in expr.atoms(C.Prob)}
     symbols = [s for s in expr.free_symbols if isinstance(s, sp.Symbol) and s not in labels]
+    symbols += [s for s in matrix_semantics.dimension_symbols(matrix_semantics.free_matrices(expr)) if s not in symbols]
     return sorted(symbols, key=sp.default_sort_key)
 
 
 def _integer_cap(expr) -> int | None:
     """How large integers may be: small where a sum would multiply quadratures, or set a dimension."""
-    if expr.has(C.NormalDiag):
-        return 2
+    if expr.has(C.NormalDiag) or expr.has(C.MvNormal):
+        return 2  # also a matrix dimension integrated over: nodes**k evaluations
+    if matrix_semantics.free_matrices(expr):
+        return matrix_semantics.MAX_DIMENSION
     if _costly(expr):
         return 3
     return 20 if _sum_depth(expr) >= 2 else None  # J**depth terms: 20 still defeats degree-19 traps
@@ -341,7 +345,8 @@ def _costly(expr) -> bool:
                for f, x in (n.args for n in expr.atoms(C.LatentSum)))
 
 
-def _world(symbols: list, families, owners, rng: random.Random, round_: int, cap: int | None) -> World:
+def _world(symbols: list, families, owners, rng: random.Random, round_: int, cap: int | None,
+           matrices: tuple = ()) -> World:
     model = _model(families, owners, rng, round_)
     values = {}
     for s in symbols:
@@ -351,6 +356,10 @@ def _world(symbols: list, families, owners, rng: random.Random, round_: int, cap
             values[s] = domain(s, cap).generate(rng, round_)
     if not all(domains.contains(s, v, values) for s, v in values.items()):
         raise Undefined("an interval end that is another symbol (1 <= k <= K) excludes this point")
+    for d in matrix_semantics.dimension_symbols(list(matrices)):  # k = 2 first: the smallest non-commutative case
+        if round_ < 3 and d in values and domain(d, cap).contains(_mp(sp.Integer(2))):
+            values[d] = sp.Integer(2)
+    values.update(matrix_semantics.sample_matrices(matrices, values, rng, round_))
 
     def indexed_value(item: sp.Indexed) -> sp.Expr:
         return domain(item, cap).generate(rng, round_ + 2)
@@ -362,6 +371,7 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
     whole = sp.Tuple(lhs, rhs, *(premise or ()))
     families, owners = _slots(whole)
     symbols = _free_symbols(whole, set(owners))
+    matrices = tuple(matrix_semantics.free_matrices(whole))
     rng = random.Random(f"{seed}:{step.number}:{step.text}")
     cap = _integer_cap(whole)
     agreed: list[Comparison] = []
@@ -375,7 +385,7 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
             break
         tried += 1
         try:
-            world = _world(symbols, families, owners, rng, round_, cap)
+            world = _world(symbols, families, owners, rng, round_, cap, matrices)
             outcome = compare(lhs, rhs, world, digits)
             if outcome.status == "nonzero" and premise is not None:
                 if compare(premise[0], premise[1], world, digits).status != "zero":
@@ -405,6 +415,7 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
 
 def _evidence(agreed: list[Comparison], values: list, seed: int) -> NumericEvidence:
     worst = max(agreed, key=lambda c: c.relative)
+    values = [x for v in values for x in (v if isinstance(v, sp.MatrixBase) else (v,))]  # a matrix: its entries
     sizes = [abs(complex(v)) for v in values if v != 0]
     scales = f"{min(sizes):.0e}..{max(sizes):.0e}" if sizes else "0"
     return NumericEvidence(points=len(agreed), digits=min(c.digits for c in agreed), seed=seed,
@@ -525,11 +536,12 @@ def signed_points(lhs: sp.Expr, rhs: sp.Expr, seed: int, key: str, points: int =
     whole = sp.Tuple(lhs, rhs, *(premise or ()))
     families, owners = _slots(whole)
     symbols = _free_symbols(whole, set(owners))
+    matrices = tuple(matrix_semantics.free_matrices(whole))
     rng = random.Random(f"{seed}:{key}")
     cap = _integer_cap(whole)
     for round_ in range(points * 3):
         try:
-            world = _world(symbols, families, owners, rng, round_, cap)
+            world = _world(symbols, families, owners, rng, round_, cap, matrices)
             premise_sign = _sign(compare(premise[0], premise[1], world, digits)) if premise is not None else None
             outcome = compare(lhs, rhs, world, digits)
         except (Undefined, NotEvaluable, ZeroDivisionError, TypeError, ValueError, ArithmeticError, RecursionError):

@@ -15,6 +15,7 @@ import sympy as sp
 from klproof import vocabulary as C
 from klproof.check import density_rules as DR
 from klproof.check import gaussian_rules as G
+from klproof.check import matrix_rules
 from klproof.check import gradient_rules as GR
 from klproof.check.product_rules import finite_sums, log_product, product_algebra
 from klproof.vocabulary.binders import subst
@@ -42,8 +43,11 @@ def expand_definitions(e: sp.Expr) -> sp.Expr:
 
 def diagonal(e: sp.Expr) -> sp.Expr:
     """tr, det, u^T v of diagonal matrices as sums and products; log of a product as a sum of logs."""
-    e = e.replace(lambda n: isinstance(n, C.Trace), lambda n: sp.Sum(n.args[0].args[0], n.args[0].args[1:]))
-    e = e.replace(lambda n: isinstance(n, C.Det), lambda n: sp.Product(n.args[0].args[0], n.args[0].args[1:]))
+    # tr and det of a matrix expression are the matrix rules' (check/matrix_rules.py), not sums over an index
+    e = e.replace(lambda n: isinstance(n, C.Trace) and isinstance(n.args[0], C.Diag),
+                  lambda n: sp.Sum(n.args[0].args[0], n.args[0].args[1:]))
+    e = e.replace(lambda n: isinstance(n, C.Det) and isinstance(n.args[0], C.Diag),
+                  lambda n: sp.Product(n.args[0].args[0], n.args[0].args[1:]))
     e = e.replace(lambda n: isinstance(n, C.Dot), lambda n: sp.Sum(n.args[0] * n.args[1], n.args[2:]))
     return log_product(e)
 
@@ -253,6 +257,12 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("log_product", log_product, (sp.Product,)),
     ("kl_product", kl_product, (C.KL,)),
     ("kl_definition", kl_definition, (C.KL,)),
+    ("mv_normal_density", matrix_rules.mv_normal_density, (C.MvNormal,)),
+    ("linearity", matrix_rules.mv_linearity, (C.MvNormal,)),  # E over a multivariate normal is linear too
+    ("mv_moments", matrix_rules.mv_moments, (C.MvNormal,)),
+    ("matrix_algebra", matrix_rules.matrix_algebra, (C.Scalar, C.Trace)),
+    ("log_det", matrix_rules.log_det, (C.Det,)),
+    ("diagonal", matrix_rules.diagonal_entries, (C.Trace, C.Det, C.Scalar)),  # declared diagonal matrices
     # a derivative of E over a normal is rewritten before E becomes an integral (klproof.check.gradient_rules)
     ("reparameterisation_gradient", GR.reparameterisation, (C.DerivativeAt,)),
     ("score_function", GR.score_function, (C.DerivativeAt,)),

@@ -33,7 +33,7 @@ import sympy as sp
 from mpmath.libmp.libhyper import NoConvergence
 
 from klproof import vocabulary as C
-from klproof.check import quadrature
+from klproof.check import matrix_semantics, quadrature
 from klproof.check.derivative_semantics import compile_derivative, derivative_points
 from klproof.check.quadrature import NotEvaluable, Undefined
 
@@ -169,7 +169,8 @@ class Evaluator:
     # -- entry point ------------------------------------------------------------------
 
     def value(self, expr: sp.Expr):
-        env = {s: to_mp(v) for s, v in self.world.values.items()}
+        env = {s: matrix_semantics.to_mp_matrix(v) if isinstance(v, sp.MatrixBase) else to_mp(v)
+               for s, v in self.world.values.items()}
         return self.compile(expr)(env)
 
     def compile(self, e: sp.Basic) -> Compiled:
@@ -197,6 +198,8 @@ class Evaluator:
             raise NotEvaluable(f"the number {e} has no finite value")
         if isinstance(e, (sp.Symbol, sp.Indexed)):
             return self._variable(e)
+        if C.is_matrix(e):  # before Add and Mul: SymPy's MatAdd and MatMul are subclasses of them
+            return matrix_semantics.compile_matrix(self, e)
         if isinstance(e, sp.Add):
             parts = [self.compile(a) for a in e.args]
             trace = self.trace
@@ -453,6 +456,8 @@ class Evaluator:
             return outcomes
         if isinstance(density, C.CONTINUOUS_DENSITIES) and density.args[0] == var:
             return self._interval_average(density, var, integrand_expr, integrand)
+        if isinstance(density, C.MvNormal) and density.args[0] == var:
+            return matrix_semantics.average(self, density, var, integrand_expr / density)
         if isinstance(density, C.Bernoulli) and density.args[0] == var:
             trace = self.trace
 
@@ -590,9 +595,13 @@ class Evaluator:
         return apply
 
     def _trace(self, e: C.Trace) -> Compiled:
+        if C.is_matrix(e.args[0]):
+            return matrix_semantics.trace(self, e)
         return self._diag_reduce(e, mpmath.fsum, 0)
 
     def _det(self, e: C.Det) -> Compiled:
+        if C.is_matrix(e.args[0]):
+            return matrix_semantics.det(self, e)
         return self._diag_reduce(e, mpmath.fprod, 1)
 
     def _diag_reduce(self, e, combine, empty) -> Compiled:
@@ -818,5 +827,6 @@ _HANDLERS: dict[type, Callable[[Evaluator, sp.Basic], Compiled]] = {
     C.Expectation: Evaluator._expectation, C.KL: Evaluator._kl, C.LatentSum: Evaluator._latent_sum,
     sp.Integral: Evaluator._integral, sp.Sum: Evaluator._sum, sp.Product: Evaluator._product,
     C.Defined: Evaluator._defined, C.Trace: Evaluator._trace, C.Det: Evaluator._det, C.Dot: Evaluator._dot,
+    C.Scalar: matrix_semantics.scalar, C.MvNormal: matrix_semantics.mv_normal,
     C.DerivativeAt: compile_derivative,  # finite differences of the body's own value
 }

@@ -43,6 +43,7 @@ class Scope:
     distributions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     definitions: dict[str, sp.Basic] = field(default_factory=dict)  # name -> vocabulary.DefinitionBody
     bound: dict[str, sp.Symbol] = field(default_factory=dict)  # name -> the variable of the innermost binder
+    matrices: dict[str, sp.Basic] = field(default_factory=dict)  # name -> its MatrixSymbol ([matrices])
     warnings: list[tuple[Span, str]] = field(default_factory=list)
     # while a definition's body is read: its own name, and the names of the definitions below it
     defining: str | None = None
@@ -53,7 +54,8 @@ class Scope:
 
     def symbol(self, name: str) -> sp.Symbol | None:
         """What a plain name means here: the innermost binder's variable, else the file's symbol."""
-        return self.bound.get(name) or self.symbols.get(name)
+        found = self.bound.get(name) or self.symbols.get(name)
+        return found if found is not None else self.matrices.get(name)
 
     def is_distribution_variable(self, name: str) -> bool:
         return any(name in variables for variables in self.distributions.values())

@@ -25,6 +25,7 @@ from klproof import vocabulary as C
 from klproof.errors import FileLimitError, ParseError, Span, control_character, did_you_mean, show
 from klproof.model import Related, Relation
 from klproof.parse import build as B
+from klproof.parse import matrices as M
 from klproof.vocabulary import derivatives as D
 from klproof.parse.build import (MAX_DEPTH, MAX_EXPANDED_NODES, MAX_EXPRESSION_CHARS, MAX_FILE_NODES,
                                  MAX_INTEGER_DIGITS, MAX_NODES, Scope)
@@ -248,10 +249,28 @@ class _Translator:
             if len(node.ops) != 1 or type(node.ops[0]) not in _RELATIONS:
                 raise self.error(node, "only one relation 'lhs == rhs', 'lhs <= rhs', 'lhs >= rhs', '<' or '>' "
                                  "is supported", "a chained comparison a <= b <= c is two steps")
-            lhs, rhs = self.expr(node.left), self.expr(node.comparators[0])
+            lhs, rhs = self.number(node.left, self.expr(node.left)), self.number(node.comparators[0], self.expr(node.comparators[0]))
             relation = _RELATIONS[type(node.ops[0])]
             return (lhs, rhs) if relation is Relation.EQ else Related(relation, lhs, rhs)
-        return self.expr(node)
+        return self.number(node, self.expr(node))
+
+    def number(self, node: ast.AST, value):
+        """A whole side of a step: a number (a 1 x 1 product counts), with no matrix out of place."""
+        try:
+            value = M.finish(value)
+        except M.ShapeError as exc:
+            raise self.error(node, str(exc), "a step's sides are numbers") from None
+        why = M.misplaced(value)
+        if why:
+            raise self.error(node, why, "matrices go inside tr(...), det(...), logdet(...), quadratic forms and MvNormal")
+        return value
+
+    def matrix(self, node: ast.AST, build: Callable, *args):
+        """A matrix operation, its shape errors reported at `node`."""
+        try:
+            return build(*args)
+        except M.ShapeError as exc:
+            raise self.error(node, str(exc), "vectors are k x 1: write transpose(u)*A*v for u^T A v") from None
 
     def expr(self, node: ast.AST) -> sp.Expr:
         method: Callable | None = getattr(self, "_" + type(node).__name__, None)
@@ -346,11 +365,16 @@ class _Translator:
             return self._power(node, left, right)
         if op is ast.Div and right == 0:
             raise self.error(node, "division by zero", "the denominator is zero for every value of the symbols")
+        if C.is_matrix(left) or C.is_matrix(right):
+            return self.matrix(node, M.combine, _MATRIX_OPS[op], left, right)
         combine = _ARITHMETIC[op]
         assert combine is not None  # only ** has no entry, and it is handled above
         return self.checked(node, combine(left, right))
 
     def _power(self, node: ast.BinOp, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        if C.is_matrix(base) or C.is_matrix(exponent):
+            raise self.error(node, f"'{self.segment(node)}': powers of a matrix or a vector are not supported",
+                             "write products, e.g. A*A, and inv(A) for the inverse")
         why = B.power_problem(base, exponent)
         if why:
             raise self.error(node, f"'{self.segment(node)}': {why}",
@@ -499,6 +523,8 @@ _ARITHMETIC = {
     ast.Pow: None,  # handled with bounds in _power
 }
 
+_MATRIX_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+
 _FORBIDDEN_HINTS = {
     "Attribute": "attribute access is not allowed; call functions by name",
     "Lambda": "lambdas are not allowed; use [definitions]",
@@ -571,6 +597,10 @@ def _integral(t: _Translator, node: ast.Call):
 
 
 def _expectation(t: _Translator, node: ast.Call):
+    if _is_mv_normal(node.args[1]):
+        name, like = _vector_binder(t, node.args[1])
+        with M.binding(t.scope, name.id, like) as var:
+            return C.Expectation(t.expr(node.args[0]), t.density(node.args[1], var), var)
     name, domain = t.density_binder(node.args[1])
     with t.bind(name, domain, f"the expectation over {name.id}") as var:
         density = t.density(node.args[1], var)
@@ -578,6 +608,14 @@ def _expectation(t: _Translator, node: ast.Call):
 
 
 def _kl(t: _Translator, node: ast.Call):
+    if _is_mv_normal(node.args[0]) and _is_mv_normal(node.args[1]):
+        name, like = _vector_binder(t, node.args[0])
+        other, _ = _vector_binder(t, node.args[1])
+        if other.id != name.id:
+            raise t.error(node, f"KL compares densities over the same variable, got '{name.id}' and '{other.id}'",
+                          BUILTIN_USAGE["KL"])
+        with M.binding(t.scope, name.id, like) as var:
+            return C.KL(t.density(node.args[0], var), t.density(node.args[1], var), var)
     name, domain = t.density_binder(node.args[0])
     other, _ = t.density_binder(node.args[1])
     if other.id != name.id:
@@ -669,6 +707,9 @@ def _categorical(t: _Translator, node: ast.Call):
 def _matrix_fn(cls):
     def build(t: _Translator, node: ast.Call):
         arg = t.expr(node.args[0])
+        if C.is_matrix(arg) or isinstance(arg, C.Scalar):  # tr of a 1 x 1 product is that number
+            return arg if isinstance(arg, C.Scalar) and cls is C.Trace else \
+                cls(t.matrix(node.args[0], M.square, arg, cls.__name__.lower()))
         if not isinstance(arg, C.Diag):
             raise t.error(node.args[0], f"{cls.__name__.lower()}() is defined here for diagonal matrices",
                           "write e.g. tr(diag(sigma[j]**2, (j, 1, k)))")
@@ -677,6 +718,38 @@ def _matrix_fn(cls):
             raise t.error(node.args[0], problem, "write the dimension as a symbol, e.g. (j, 1, k)")
         return cls(arg)
     return build
+
+
+def _is_mv_normal(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "MvNormal"
+
+
+def _vector_binder(t: _Translator, node: ast.AST) -> tuple[ast.Name, sp.Basic]:
+    """The vector variable of MvNormal(z, mu, Sigma) and the declared vector that gives its shape."""
+    first = node.args[0] if isinstance(node, ast.Call) and node.args else None
+    declared = t.scope.matrices.get(first.id) if isinstance(first, ast.Name) else None
+    if declared is None or not C.is_vector(declared):
+        raise t.error(first or node, "the variable of MvNormal must be a vector declared under [matrices]",
+                      'e.g. z = "k vector" under [matrices], then E(f, MvNormal(z, mu, Sigma))')
+    assert isinstance(first, ast.Name)  # a declared vector was found under its name
+    return first, declared
+
+
+def _matrix_builtin(build):
+    def read(t: _Translator, node: ast.Call):
+        return t.matrix(node, build, *(t.expr(a) for a in node.args))
+    return read
+
+
+def _logdet(t: _Translator, node: ast.Call):
+    return sp.log(_matrix_fn(C.Det)(t, node))
+
+
+def _mv_normal(t: _Translator, node: ast.Call):
+    z, mu, sigma = (t.expr(a) for a in node.args)
+    mu = M.zero_vector_like(mu, z)
+    t.matrix(node, M.covariance, sigma, mu, z)
+    return C.MvNormal(z, mu, sigma)
 
 
 BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
@@ -699,6 +772,11 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "tr": (_matrix_fn(C.Trace), (1,)),
     "det": (_matrix_fn(C.Det), (1,)),
     "dot": (_dot, (3,)),
+    "transpose": (_matrix_builtin(M.transpose), (1,)),
+    "inv": (_matrix_builtin(M.inverse), (1,)),
+    "eye": (_matrix_builtin(M.identity), (1,)),
+    "logdet": (_logdet, (1,)),
+    "MvNormal": (_mv_normal, (3,)),
     **{cls.syntax: (_finite_density(cls), (cls.arity,)) for cls in C.NAMED_DENSITIES},
     "Categorical": (_categorical, (3,)),
     "Derivative": (_derivative, (2, 3)),
@@ -716,8 +794,13 @@ BUILTIN_USAGE = {
     "Sum": "Sum(f, (j, 1, J)) or Sum(f, z) over all values of a latent z",
     "Product": "Product(f, (j, 1, J)): the product of f over j = 1..J",
     "Integral": "Integral(f, x) over the real line, or Integral(f, (x, a, b)); Integral(f, v, u) integrates v first",
-    "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(diag(...))", "det": "det(diag(...))",
+    "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(A) or tr(diag(...))", "det": "det(A) or det(diag(...))",
     "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",
+    "transpose": "transpose(mu): u^T; transpose(u)*A*v is the number u^T A v",
+    "inv": "inv(Sigma): the inverse of a matrix declared symmetric positive definite",
+    "eye": "eye(k): the k x k identity matrix",
+    "logdet": "logdet(Sigma): log det Sigma",
+    "MvNormal": "MvNormal(z, mu, Sigma): the multivariate normal density in the vector z, e.g. E(f, MvNormal(z, mu, Sigma))",
     "Bernoulli": "Bernoulli(x, p): the mass p^x (1 - p)^(1 - x) on x in {0, 1}, e.g. E(x, Bernoulli(x, p))",
     "Derivative": "Derivative(f, mu) or Derivative(f, (mu, 2)): d/dmu f, mu a declared real symbol",
     "diff": "diff(f, mu) or diff(f, mu, 2): the same as Derivative",

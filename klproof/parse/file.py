@@ -27,6 +27,7 @@ from klproof.errors import FileLimitError, ParseError, Span, control_character, 
 from klproof.model import (Bound, Chain, Derivation, Identity, Implication, Related, Relation, Step, StepError,
                            compose, expression_text)
 from klproof.parse.source import MAX_FILE_BYTES, read_source  # noqa: F401 - read_source is part of this module's API
+from klproof.parse import matrices
 from klproof.parse.build import MAX_EXPANDED_NODES, Scope
 from klproof.parse.expr import BUILTINS, CONSTANTS, expanded_size, parse_expression
 from klproof import vocabulary as C
@@ -50,7 +51,7 @@ ASSUMPTION_WORDS = {
     "integer": {"integer": True},
     "complex": {},
 }
-TOP_KEYS = {"title", "source", "symbols", "families", "distributions", "definitions", "chain"}
+TOP_KEYS = {"title", "source", "symbols", "matrices", "families", "distributions", "definitions", "chain"}
 CHAIN_KEYS = {"title", "start", "latex", "step", "note"}
 STEP_KEYS = {"expr", "latex", "by", "note", "substitute", "numeric"}
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -409,16 +410,17 @@ class _Builder:
                              'add a line such as: title = "KL divergence of two Gaussians"')
         self.text_value(title, (), "title")
         source = self.text_value(self.doc.get("source", ""), (), "source")
-        names = sum(len(self._table(t)) for t in ("symbols", "families", "distributions", "definitions"))
+        names = sum(len(self._table(t)) for t in ("symbols", "matrices", "families", "distributions", "definitions"))
         if names > MAX_NAMES:
             raise ParseError(f"the file declares {names:,} names; the limit is {MAX_NAMES:,}", Span(self.path, 1),
                              "split the derivation into several files")
         self._symbols()
         self._families()
+        self._matrices()
         self._distributions()
         self._definitions()
         chains = self._chains()
-        symbols = {**self.scope.symbols, **self.scope.families}
+        symbols = {**self.scope.symbols, **self.scope.families, **self.scope.matrices}
         return Derivation(
             path=self.path, title=title.strip(), source=source, symbols=symbols,
             assumptions=dict(self.assumptions), distributions=dict(self.scope.distributions),
@@ -445,7 +447,8 @@ class _Builder:
         if keyword.iskeyword(name):
             raise ParseError(f"'{name}' is a keyword of the expression syntax and could never be used", span,
                              f"choose another name, e.g. {name}_")
-        taken = {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions}
+        taken = {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions,
+                 **self.scope.matrices}
         if name in taken:
             raise ParseError(f"'{name}' is declared twice", span, "each name may be declared once, in one section")
         return span
@@ -481,6 +484,17 @@ class _Builder:
             return bounded_symbol(name, text, self.scope.symbols.get, lambda words: self._assumptions(words, span))
         except DomainError as exc:
             raise ParseError(str(exc), span, exc.hint) from None
+
+    def _matrices(self) -> None:
+        for name, text in self._table("matrices").items():
+            span = self._new_name("matrices", name)
+            try:
+                self.scope.matrices[name] = matrices.declare(
+                    name, text, self.scope.symbols.get,
+                    lambda entry, at=span: parse_expression(entry, self.scope, at, allow_equation=False))
+            except ValueError as exc:
+                raise ParseError(f"matrix {name}: {show(str(exc))}", span, matrices.DECLARATION_HELP) from None
+            self.assumptions[name] = text
 
     def _families(self) -> None:
         for name, text in self._table("families").items():

@@ -43,6 +43,7 @@ from klproof import vocabulary as C
 from klproof.errors import FileLimitError, ParseError, Span, did_you_mean
 from klproof.model import Related, Relation
 from klproof.parse import build as B
+from klproof.parse import matrices as M
 from klproof.parse import latex_derivatives as LD
 from klproof.parse.build import MAX_DEPTH, MAX_EXPRESSION_CHARS, MAX_FILE_NODES, MAX_INTEGER_DIGITS, MAX_NODES, Scope
 from klproof.parse.expr import finish_related
@@ -301,6 +302,14 @@ class _Parser:
     def bind(self, name: str, domain: dict, tok: Tok, what: str):
         return B.binding(self.scope, name, domain, self.where(tok.pos), what)
 
+    def bind_like(self, name: str, domain: dict, tok: Tok, what: str):
+        """Bind `name`: a fresh vector of its declared shape for a vector declared under [matrices] (E over
+        \\mathcal{N}(z; \\mu, \\Sigma)), else a fresh variable with `domain`."""
+        declared = self.scope.matrices.get(name)
+        if declared is not None and C.is_vector(declared):
+            return M.binding(self.scope, name, declared)
+        return self.bind(name, domain, tok, what)
+
     def enter(self):
         self.depth += 1
         if self.depth > MAX_DEPTH:
@@ -317,13 +326,13 @@ class _Parser:
 
     def top(self):
         leading = self.relation()  # a continuation line '= ...', '&= ...', '\\geq ...'
-        lhs = self.expr()
+        lhs = self.side(self.expr())
         relation = self.relation()
         if relation is not None:
             if leading not in (None, Relation.EQ):
                 raise self.error("a step that starts with a relation cannot be an equation or inequality too",
                                  "write either '\\geq rhs' or 'lhs \\geq rhs'")
-            rhs = self.expr()
+            rhs = self.side(self.expr())
             if self.relation() is not None:
                 raise self.error("more than one '=' or inequality sign", "write one relation per step: a chain continues with "
                                  "'= ...' or '\\geq ...' steps")
@@ -331,6 +340,31 @@ class _Parser:
             return (lhs, rhs) if relation is Relation.EQ else Related(relation, lhs, rhs)
         self.finish()
         return lhs if leading in (None, Relation.EQ) else Related(leading, None, lhs)
+
+    def side(self, value):
+        """A whole side of a step: a number (a 1 x 1 product counts), with no matrix out of place."""
+        try:
+            value = M.finish(value)
+        except M.ShapeError as exc:
+            raise self.error(str(exc), "a step's sides are numbers", tok=self.toks[0]) from None
+        why = M.misplaced(value)
+        if why:
+            raise self.error(why, "matrices go inside \\operatorname{tr}, \\det, quadratic forms and \\mathcal{N}",
+                             tok=self.toks[0])
+        return value
+
+    def matrix(self, build, *args, tok: Tok | None = None):
+        """A matrix operation, its shape errors reported at `tok`."""
+        try:
+            return build(*args)
+        except M.ShapeError as exc:
+            raise self.error(str(exc), "vectors are k x 1: write u^\\top A v for a quadratic form", tok=tok) from None
+
+    def arith(self, op: str, a, b, tok: Tok | None = None):
+        """a op b, matrices included (shape-checked)."""
+        if C.is_matrix(a) or C.is_matrix(b):
+            return self.matrix(M.combine, op, a, b, tok=tok)
+        return self.checked({"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b}[op](), tok)
 
     def finish(self):
         if not self.at("end"):
@@ -355,11 +389,12 @@ class _Parser:
             sign = -1 if self.next().text == "-" else 1
         result = sign * self.term()
         while self.at_char("+-"):
-            op = self.next().text
+            op_tok = self.next()
+            op = op_tok.text
             if self.at_char("+-"):
                 raise self.error("two signs in a row", "write a - (-b) with brackets")
             right = self.term()
-            result = self.checked(result + right if op == "+" else result - right)
+            result = self.arith(op, result, right, op_tok)
         self.depth -= 1
         return result
 
@@ -367,8 +402,8 @@ class _Parser:
         result = self.power()
         while True:
             if self.at("char", "*") or self.at("cmd", "cdot") or self.at("cmd", "times"):
-                self.next()
-                result = self.checked(result * self.signed_power())
+                op_tok = self.next()
+                result = self.arith("*", result, self.signed_power(), op_tok)
             elif self.at("char", "/"):
                 slash = self.next()
                 result = self._divide(result, self.signed_power())
@@ -379,7 +414,8 @@ class _Parser:
             elif self.starts_factor():
                 if self.at("num"):
                     raise self.error("a number right after a factor", "write \\cdot for a product, or x_2 / x^2")
-                result = self.checked(result * self.power())
+                factor_tok = self.tok
+                result = self.arith("*", result, self.power(), factor_tok)
             else:
                 return result
 
@@ -391,6 +427,8 @@ class _Parser:
     def _divide(self, a, b):
         if b == 0:
             raise self.error("division by zero")
+        if C.is_matrix(a) or C.is_matrix(b):
+            return self.matrix(M.combine, "/", a, b)
         return self.checked(a / b)
 
     def starts_factor(self) -> bool:
@@ -437,6 +475,8 @@ class _Parser:
 
     def raise_to(self, base):
         caret = self.next()
+        if C.is_matrix(base) or isinstance(base, C.Scalar):
+            return self.matrix_superscript(base, caret)
         if self.at("letter", "T") or self.at("cmd", "top") or self.at("cmd", "intercal"):
             raise self.error("a transpose is not supported here", "write \\left\\langle u_j, v_j \\right\\rangle_{j=1}^{k} for u^T v")
         if self.at("char", "{") and self.peek().text == "(":
@@ -447,6 +487,26 @@ class _Parser:
         if why:
             raise self.error(why, "klproof bounds numbers and powers so that no step can exhaust memory", tok=caret)
         return self.checked(sp.Pow(base, exponent), caret)
+
+    def matrix_superscript(self, base, caret: Tok):
+        """A^\\top, A^T, A^{\\top}, A^{T}: the transpose; A^{-1}: the inverse. Other powers of a matrix are refused."""
+        braced = self.at("char", "{")
+        j = self.i + braced
+        word = self.toks[j]
+        if word.kind == "letter" and word.text == "T" or word.kind == "cmd" and word.text in ("top", "intercal", "mathsf"):
+            if word.kind == "cmd" and word.text == "mathsf":  # ^{\mathsf{T}}
+                if [t.text for t in self.toks[j + 1:j + 4]] != ["{", "T", "}"]:
+                    raise self.error("a superscript \\mathsf{...} on a matrix that is not {T}", tok=caret)
+                j += 3
+            if braced and not (self.toks[j + 1].kind == "char" and self.toks[j + 1].text == "}"):
+                raise self.error("a transpose superscript with more in it", "write A^\\top", tok=caret)
+            self.i = j + 1 + braced
+            return self.matrix(M.transpose, base, tok=caret)
+        exponent = self.tex_argument()
+        if exponent == -1:
+            return self.matrix(M.inverse, base, tok=caret)
+        raise self.error("a power of a matrix other than ^{-1} (the inverse) or ^\\top (the transpose)",
+                         "write products, e.g. A A", tok=caret)
 
     # -- arguments ------------------------------------------------------------
     def tex_argument(self) -> sp.Expr:
@@ -646,7 +706,8 @@ class _Parser:
         return self.name_primary()
 
     def _declared(self):
-        return {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions}
+        return {**self.scope.symbols, **self.scope.families, **self.scope.distributions, **self.scope.definitions,
+                **self.scope.matrices}
 
     def _all_single(self, word: str) -> bool:
         return all(ch in self.scope.symbols for ch in word)
@@ -786,6 +847,9 @@ class _Parser:
             if candidates == ["D"] and self._kl_subscript_ahead():
                 return self.kl(t), "big"
             sub = self.subscript_text()
+        if candidates == ["I"] and sub is not None and self._declared().get("I") is None \
+                and self._declared().get("I_" + sub) is None and self.scope.symbol(sub) is not None:
+            return self.matrix(M.identity, self.scope.symbol(sub), tok=t), "name"  # I_k, the k x k identity
         if self.at_char("(") :
             called = self.call(candidates, sub, t)
             if called is not None:
@@ -1019,6 +1083,8 @@ class _Parser:
         return value
 
     def std_from_variance(self, variance: sp.Expr, t: Tok) -> sp.Expr:
+        if C.is_matrix(variance):
+            return variance  # a covariance matrix: \mathcal{N}(z; \mu, \Sigma) is the multivariate normal
         if isinstance(variance, sp.Pow) and variance.exp == 2:
             s = variance.base
             if s.is_positive:
@@ -1030,6 +1096,10 @@ class _Parser:
         return sp.sqrt(variance)
 
     def make_normal(self, x, mu, sigma, t: Tok) -> sp.Expr:
+        if C.is_matrix(x) or C.is_matrix(sigma):
+            mu = M.zero_vector_like(mu, x)
+            self.matrix(M.covariance, sigma, mu, x, tok=t)
+            return C.MvNormal(x, mu, sigma)
         if x.is_real is False or mu.is_real is False:
             raise self.error("the variable and the mean of a normal density must be real", tok=t)
         return C.Normal(x, mu, sigma)
@@ -1062,7 +1132,7 @@ class _Parser:
             self.i = saved
             domain = {"real": True} if kind2 == "normal" else FINITE_DENSITIES[words[0]].domain \
                 if kind2 == "finite" else B.declared_domain(self.scope, name)
-            with self.bind(name, domain, start, f"the expectation over {name}") as var:
+            with self.bind_like(name, domain, start, f"the expectation over {name}") as var:
                 if kind2 is not None:
                     self.read_name()
                 if kind2 == "normal":
@@ -1078,8 +1148,8 @@ class _Parser:
                 return C.Expectation(self.expectand(), density, var)
         density, file_var = self.density("expectation")
         self.expect_char("}", "to close the subscript of E")
-        with self.bind(file_var.name, _density_domain(self.scope, density, file_var), start,
-                       f"the expectation over {file_var.name}") as var:
+        with self.bind_like(file_var.name, _density_domain(self.scope, density, file_var), start,
+                            f"the expectation over {file_var.name}") as var:
             # the density names its variable before any binder could: it is read, then re-bound
             return C.Expectation(self.expectand(), density.xreplace({file_var: var}), var)
 
@@ -1121,7 +1191,8 @@ class _Parser:
         self.expect_char(closer, "to close D_{KL}")
         if var_q != var_p:
             raise self.error(f"D_KL compares densities over the same variable, got '{var_q}' and '{var_p}'", tok=t)
-        with self.bind(var_q.name, _density_domain(self.scope, q, var_q), t, f"the KL divergence over {var_q.name}") as var:
+        with self.bind_like(var_q.name, _density_domain(self.scope, q, var_q), t,
+                            f"the KL divergence over {var_q.name}") as var:
             return C.KL(q.xreplace({var_q: var}), p.xreplace({var_q: var}), var)
 
     def special(self, word: str, t: Tok) -> sp.Expr:
@@ -1138,9 +1209,21 @@ class _Parser:
                 _, lo, hi = self.range_subscripts("diag")
             return C.Diag(f, j, lo, hi)
         arg_tok = self.tok
-        if not self.at_char("(["):
+        if not self.at_char("([") and word in ("tr", "det") and self.starts_factor():
+            arg = self.power()  # \det \Sigma, \operatorname{tr} A: a matrix without brackets
+            if not (C.is_matrix(arg) or isinstance(arg, C.Scalar)):
+                raise self.error(f"expected ( after {word}", tok=arg_tok)
+        elif not self.at_char("(["):
             raise self.error(f"expected ( after {word}")
-        arg = self.paren_group()
+        else:
+            arg = self.paren_group()
+        if C.is_matrix(arg) or isinstance(arg, C.Scalar):  # tr of a 1 x 1 product is that number
+            if isinstance(arg, C.Scalar):
+                if word == "tr":
+                    return arg
+                raise self.error("det of a number", tok=arg_tok)
+            arg = self.matrix(M.square, arg, word, tok=arg_tok)
+            return C.Trace(arg) if word == "tr" else C.Det(arg)
         if not isinstance(arg, C.Diag):
             raise self.error(f"{word} is defined here for diagonal matrices", "write \\operatorname{diag}(\\sigma_j^2)_{j=1}^{k}", tok=arg_tok)
         problem = B.product_bounds_problem(*arg.args[2:]) if word != "tr" else None  # det diag(v) is a product

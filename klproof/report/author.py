@@ -195,6 +195,9 @@ class AuthorPrinter:
             if node.func.id == "N" and len(node.args) == 3:
                 x, mu, sigma = node.args
                 return f"{self.expr(x).tex} \\sim \\mathcal{{N}}({self.expr(mu).tex}, {self._variance(sigma)})"
+            if node.func.id == "MvNormal" and len(node.args) == 3:
+                vector, mean, covariance = (self.expr(a).tex for a in node.args)
+                return f"{vector} \\sim \\mathcal{{N}}({mean}, {covariance})"
             if node.func.id == "NormalDiag" and len(node.args) == 4:
                 return f"{self.expr(node.args[0]).tex} \\sim {self.expr(node).tex}"
             if node.func.id in self.d.distributions:
@@ -269,6 +272,33 @@ class AuthorPrinter:
         _arity(args, 2)
         j, a, b = self._limits(args[1])
         return _Out(f"\\operatorname{{diag}}\\left({self.expr(args[0]).tex}\\right)_{{{j}={a}}}^{{{b}}}", ATOM)
+
+    # matrices, as the LaTeX reader reads them back: u^\top, \Sigma^{-1}, \log\det, \mathcal{N}(z; \mu, \Sigma)
+    def _superscript(self, arg, mark: str) -> _Out:
+        inner = self.expr(arg)
+        base = inner.tex if inner.prec == ATOM and not inner.closed and "^" not in inner.tex else _paren(inner.tex)
+        return _Out(f"{base}^{{{mark}}}", POW)
+
+    def _call_transpose(self, args):
+        _arity(args, 1)
+        return self._superscript(args[0], "\\top")
+
+    def _call_inv(self, args):
+        _arity(args, 1)
+        return self._superscript(args[0], "-1")
+
+    def _call_logdet(self, args):
+        _arity(args, 1)
+        return _Out(f"\\log\\det\\left({self.expr(args[0]).tex}\\right)", ATOM)
+
+    def _call_eye(self, args):
+        _arity(args, 1)
+        return _Out(f"I_{{{self.expr(args[0]).tex}}}", ATOM)
+
+    def _call_MvNormal(self, args):
+        _arity(args, 3)
+        z, mu, sigma = (self.expr(a).tex for a in args)
+        return _Out(f"\\mathcal{{N}}({z};\\, {mu}, {sigma})", ATOM)
 
     def _call_dot(self, args):
         _arity(args, 3)

@@ -137,6 +137,14 @@ class KlproofLatexPrinter(LatexPrinter):
         return (f"\\left\\langle {self._print(u)}, {self._print(v)} \\right\\rangle"
                 f"_{{{self._print(j)}={self._print(a)}}}^{{{self._print(b)}}}")
 
+    # matrices: read back by the LaTeX reader (u^{T}, \Sigma^{-1}, \mathcal{N}(z; \mu, \Sigma))
+    def _print_Scalar(self, e):
+        return self._print(e.args[0])
+
+    def _print_MvNormal(self, e):
+        z, mu, sigma = (self._print(a) for a in e.args)
+        return f"\\mathcal{{N}}({z};\\, {mu}, {sigma})"
+
     def _print_log(self, e, exp=None):
         text = f"\\log\\left({self._print(e.args[0])}\\right)"
         return f"{text}^{{{exp}}}" if exp else text

@@ -10,13 +10,14 @@ from klproof.vocabulary.densities import Categorical, Exponential, Gamma, Laplac
 from klproof.vocabulary.definitions import Defined, DefinitionBody
 from klproof.vocabulary.derivatives import DerivativeAt
 from klproof.vocabulary.expectation import KL, Expectation, LatentSum
+from klproof.vocabulary.linear_algebra import MvNormal, Scalar, is_matrix, is_vector
 from klproof.vocabulary.matrices import Det, Diag, Dot, Trace
 from klproof.vocabulary.normal import Normal, NormalDiag
 from klproof.vocabulary.probability import Prob, density_variable
 
 # every notion, for code that must know when none is left (the benchmark's plain-SymPy translation)
 VOCABULARY = (Normal, NormalDiag, Bernoulli, Prob, Expectation, KL, LatentSum, Trace, Det, Diag, Dot, DerivativeAt, Laplace,
-              Exponential, Gamma, Categorical)
+              Exponential, Gamma, Categorical, MvNormal, Scalar)
 # densities with a finite support: E and KL over them are finite sums (rules and numeric semantics alike)
 FINITE_DENSITIES = (Bernoulli,)
 # densities over an interval of the line (`interval`): E and KL over them are integrals over it
@@ -26,5 +27,6 @@ NAMED_DENSITIES = (*FINITE_DENSITIES, *CONTINUOUS_DENSITIES)
 
 
 __all__ = ["CONTINUOUS_DENSITIES", "Categorical", "Gamma", "NAMED_DENSITIES", "Exponential", "Laplace",
-           "FINITE_DENSITIES", "KL", "VOCABULARY", "Bernoulli", "Defined", "DefinitionBody", "DerivativeAt", "Det", "Diag",
-           "Dot", "Expectation", "LatentSum", "Normal", "NormalDiag", "Prob", "Trace", "density_variable"]
+           "FINITE_DENSITIES", "KL", "VOCABULARY", "Bernoulli", "Defined", "DefinitionBody", "DerivativeAt", "Det",
+           "Diag", "Dot", "Expectation", "LatentSum", "MvNormal", "Normal", "NormalDiag", "Prob", "Scalar", "Trace",
+           "density_variable", "is_matrix", "is_vector"]

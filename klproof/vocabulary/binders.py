@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import sympy as sp
 from sympy.concrete.expr_with_limits import ExprWithLimits
+from sympy.matrices.expressions import MatrixSymbol
 
 BOUND_BASE = 10**15  # far above SymPy's own Dummy counter, which starts below 10**7
 
@@ -110,7 +111,7 @@ def _walk(e: sp.Basic, depth: int, env: dict, new_var: Callable[[sp.Symbol, int,
 
     The domain of an index or integration variable is recomputed from its range, so that the same binder
     written by the LaTeX reader, the expression reader or a rewrite gets the same variable."""
-    if isinstance(e, sp.Symbol):
+    if isinstance(e, (sp.Symbol, MatrixSymbol)):  # a vector bound by E over MvNormal is a MatrixSymbol
         return env.get(e, e)
     if not e.args or isinstance(e, (sp.Lambda, sp.Number)) or type(e).__name__ == "DefinitionBody":
         return e  # a definition's body is closed apart from its parameters
@@ -131,8 +132,11 @@ def _walk(e: sp.Basic, depth: int, env: dict, new_var: Callable[[sp.Symbol, int,
         var_at, scoped = binds
         var = e.args[var_at]
         rng = type(e).index_range
-        domain = range_domain(_INTEGER, e.args[rng[0]], e.args[rng[1]]) if rng else domain_of(var)
-        renamed = new_var(var, depth + 1, domain)
+        if isinstance(var, MatrixSymbol):  # a vector variable: its name is the bound Dummy, its shape the file's
+            renamed = MatrixSymbol(new_var(sp.Symbol(var.name), depth + 1, {}), *var.shape)
+        else:
+            domain = range_domain(_INTEGER, e.args[rng[0]], e.args[rng[1]]) if rng else domain_of(var)
+            renamed = new_var(var, depth + 1, domain)
         inner = {**env, var: renamed}
         args = [renamed if i == var_at else _walk(a, depth + 1, inner, new_var) if i in scoped
                 else _walk(a, depth, env, new_var) for i, a in enumerate(e.args)]

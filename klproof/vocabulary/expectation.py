@@ -23,6 +23,9 @@ class Expectation(Binder, Function):
     def _eval_is_real(self):
         return self.args[0].is_real
 
+    def _eval_is_commutative(self):
+        return True  # a number, also when its variable is a vector
+
 
 class KL(Binder, Function):
     """D_KL(q || p) over var. Arguments: (q, p, var)."""
@@ -35,6 +38,9 @@ class KL(Binder, Function):
         return None
 
     def _eval_is_real(self):
+        return True
+
+    def _eval_is_commutative(self):
         return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import Function
 
+from klproof.vocabulary.linear_algebra import MvNormal
 from klproof.vocabulary.normal import Normal, NormalDiag
 
 
@@ -49,6 +50,6 @@ def density_variable(density: sp.Expr) -> sp.Symbol | None:
     if any(getattr(density, name, None) is not None for name in ("support", "interval", "average")):
         # a named density: a finite support (Bernoulli), an interval (Laplace), outcomes a..b (Categorical)
         return density.args[0] if isinstance(density.args[0], sp.Symbol) else None
-    if isinstance(density, NormalDiag):
+    if isinstance(density, (NormalDiag, MvNormal)):
         return density.args[0]
     return None
