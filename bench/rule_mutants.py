@@ -44,6 +44,7 @@ a = "real"
 b = "real"
 mu = "real"
 sigma = "positive"
+eps = "real"
 j = "integer"
 J = "positive integer"
 u = "real"
@@ -169,6 +170,41 @@ def _normalization(e):  # summing a conditional over its GIVEN variable gives 1
     return e.replace(lambda n: isinstance(n, C.LatentSum), reduce)
 
 
+def _differentiation(e):  # the derivative with the wrong sign
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt) and not n.body.has(sp.Integral, sp.Sum, C.Expectation),
+                     lambda n: -sp.diff(n.body, n.variable, n.order).xreplace({n.variable: n.point}))
+
+
+def _leibniz(e):  # the derivative moved under every integral, whatever its limits (no boundary term)
+    def move(n):
+        body = n.body
+        if not isinstance(body, sp.Integral) or len(body.limits) != 1:
+            return n
+        limits = [subst(limit, {n.variable: n.point}) for limit in body.limits]  # the limits at the point
+        return sp.Integral(C.DerivativeAt(body.function, n.variable, n.point, n.args[3]), *limits)
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt), move)
+
+
+def _reparameterisation(e):  # z = m + eps: the scale forgotten
+    def rewrite(n):
+        if not isinstance(n.body, C.Expectation) or not isinstance(n.body.args[1], C.Normal):
+            return n
+        f, density, z = n.body.args
+        eps = sp.Dummy("eps", real=True)
+        moved = subst(f, {z: density.args[1] + eps})
+        return C.Expectation(C.DerivativeAt(moved, n.variable, n.point, n.args[3]), C.Normal(eps, 0, 1), eps)
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt), rewrite)
+
+
+def _score_function(e):  # E_q[f d log q] only, even where f depends on the parameter
+    def rewrite(n):
+        if not isinstance(n.body, C.Expectation) or not isinstance(n.body.args[1], C.Normal):
+            return n
+        f, q, z = n.body.args
+        t, point = n.variable, n.point
+        at_point = C.Normal(z, subst(q.args[1], {t: point}), subst(q.args[2], {t: point}))
+        return C.Expectation(subst(f, {t: point}) * C.DerivativeAt(sp.log(q), t, point, n.args[3]), at_point, z)
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt), rewrite)
 def _closed_forms(e):  # only the exponents compared: the roots and constants in front taken as equal
     if not isinstance(e, sp.Add):
         return e
@@ -302,6 +338,15 @@ MUTANTS = (
     Mutant("finite_sums", _finite_sums, (("Sum(j, (j, 2, J))", "J*(J + 1)/2", "closed form"),)),
     Mutant("linearity", _linearity, (("Sum(a + P(z), z)", "a + 1", "linearity, density sums to 1"),)),
     Mutant("normalization", _normalization, (("Sum(Q(X|z), z)", "1", "density sums to 1"),)),
+    Mutant("differentiation", _differentiation, (("Derivative(mu**2*x, mu)", "-2*mu*x", "differentiation"),)),
+    Mutant("leibniz", _leibniz, (("Derivative(Integral(exp(-x*mu), (x, 0, mu)), mu)",
+                                  "Integral(-x*exp(-x*mu), (x, 0, mu))", "Leibniz"),)),
+    Mutant("reparameterisation_gradient", _reparameterisation, (
+        ("Derivative(E(z**2, N(z, mu, sigma)), sigma)", "E(Derivative((mu + eps)**2, sigma), N(eps, 0, 1))",
+         "reparameterisation gradient"),)),
+    Mutant("score_function", _score_function, (
+        ("Derivative(E(mu*z, N(z, mu, sigma)), mu)",
+         "E(mu*z*Derivative(log(N(z, mu, sigma)), mu), N(z, mu, sigma))", "score function"),)),
     Mutant("last_factor", _last_factor, (
         ("Product(s[J], (J, 1, j))", "s[j]*Product(s[J], (J, 1, j - 1))", "induction step"),)),
     Mutant("multiple_integrals", _multiple_integrals, (

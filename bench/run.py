@@ -107,6 +107,13 @@ def _latent_sums(e: sp.Expr) -> sp.Expr:
     return e.replace(lambda n: isinstance(n, C.LatentSum), lambda n: sp.Sum(n.args[0], (n.args[1], 0, K)))
 
 
+def _derivatives(e: sp.Expr) -> sp.Expr:
+    """d/dmu f at mu as a user writes it: SymPy's Derivative, at the point by Subs (diff(f, mu) when the
+    point is the variable's own symbol)."""
+    return e.replace(lambda n: isinstance(n, C.DerivativeAt),
+                     lambda n: sp.Subs(sp.Derivative(n.body, (n.variable, n.order)), n.variable, n.point))
+
+
 def probability_function(p: C.Prob) -> sp.Expr:
     """P(z|X) as a user writes it in plain SymPy: an undefined positive function P_z_given_X(z, X)."""
     name = p.family + "_" + "_".join(s.name for s in p.targets)
@@ -122,7 +129,7 @@ def _probabilities(e: sp.Expr) -> sp.Expr:
 def to_plain_sympy(e: sp.Expr) -> sp.Expr:
     """klproof's vocabulary replaced by the plain SymPy a notebook user would write (see the docstring)."""
     for rewrite in (R.expand_definitions, _matrices, R.kl_product, R.kl_definition, _normal_diag, _expectations,
-                    _latent_sums, R.normal_density, _probabilities):
+                    _latent_sums, R.normal_density, _probabilities, _derivatives):
         e = rewrite(e)
     leftover = e.atoms(*C.VOCABULARY, C.Defined)
     if leftover:

@@ -59,6 +59,25 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
     "equation": ("multiplying both sides needs a provably nonzero factor free of sums and integrals",),
     "simplify": ("SymPy's simplify under the declared assumptions; within the step's time limit",),
     "evaluation": ("accepted only where klproof's independent numeric check agrees at sample points",),
+    # derivatives (klproof.check.gradient_rules); a blocked condition is named in the step's verdict by its index
+    "differentiation": ("the expression differentiated has no integral, sum, expectation or other notion inside "
+                        "(move the derivative in with 'Leibniz' or evaluate those first)",
+                        "only functions without kinks or branches (no |.|, sign, Max, Min): the derivative SymPy "
+                        "computes holds wherever the expression is defined",
+                        "the variable ranges over an open set around the point: real, or positive, negative, "
+                        "nonzero as the point is declared (never an integer)"),
+    "leibniz": ("the limits of the integral or sum do not depend on the variable of differentiation, and a sum "
+                "is finite",
+                "dominated convergence: over the real line each term of the integrand is c(θ) x^k exp(Q(x, θ)) "
+                "times sines and cosines of polynomials in x, Q quadratic in x with a provably negative x² "
+                "coefficient, every θ-coefficient smooth near the point; over finite limits the integrand is "
+                "smooth in x and θ on the closed rectangle; a finite sum needs nothing",
+                "not under a sum or integral over all values of an abstract variable (no integrand to dominate)"),
+    "reparameterisation_gradient": ("z ~ N(m(θ), s(θ)) with s provably positive, m real, both smooth in θ",
+                           "dominated convergence for N(ε; 0, 1) f(m + s ε, θ) as for 'Leibniz' (e.g. f polynomial)"),
+    "score_function": ("dominated convergence for N(z; m(θ), s(θ)) f(z, θ) as for 'Leibniz' (e.g. f polynomial), "
+                       "s provably positive",
+                       "the term E_q[∇_θ f] is part of the result whenever f depends on θ"),
     "closed_forms": ("every factor compared through its log is provably positive (log is one-to-one only there)",
                      "log(exp(a)) = a only for provably real a; log(b^k) = k log b only for positive b and real k",
                      "the logs are compared as rational functions of their log atoms: a common factor cancels at "
@@ -196,6 +215,29 @@ _RULES: tuple[RuleInfo, ...] = (
                          "every corner, or a polynomial in one interval symbol with no root in the interval, or "
                          "factors into such sums", "no symbol of the sum is bound by an integral, "
                          "sum or expectation")),
+    RuleInfo("differentiation", "differentiation", "d/dθ f evaluated by the rules of calculus (SymPy's diff), "
+             "for f without integrals, sums or expectations inside",
+             ("derivative", "differentiate", "chain rule", "product rule", "quotient rule", "take the derivative",
+              "calculus", "gradient")),
+    RuleInfo("leibniz", "differentiation under the integral sign (Leibniz)",
+             "d/dθ ∫ g(x, θ) dx = ∫ d/dθ g(x, θ) dx, d/dθ Σ_j g_j = Σ_j d/dθ g_j, under dominated convergence",
+             ("leibniz rule", "leibniz integral rule", "differentiation under the integral sign",
+              "differentiate under the integral", "interchange derivative and integral", "dominated convergence",
+              "exchange of derivative and expectation", "differentiation under the expectation"),
+             ("differentiation",)),
+    RuleInfo("reparameterisation_gradient", "reparameterisation gradient",
+             "∇_θ E_{z ~ N(m(θ), s(θ))}[f(z, θ)] = E_{ε ~ N(0, 1)}[∇_θ f(m(θ) + s(θ) ε, θ)] (pathwise gradient)",
+             ("reparameterization gradient", "reparametrization gradient",
+              "reparameterisation trick", "reparameterization trick", "pathwise gradient", "pathwise derivative",
+              "pathwise estimator", "reparameterisation estimator", "reparameterization estimator"),
+             ("differentiation",)),
+    RuleInfo("score_function", "score-function gradient",
+             "∇_θ E_{q_θ}[f] = E_{q_θ}[f ∇_θ log q_θ] + E_{q_θ}[∇_θ f] for q_θ = N(z; m(θ), s(θ)); "
+             "with f = 1: E_q[∇_θ log q_θ] = ∇_θ ∫ q_θ = 0",
+             ("score function", "score function estimator", "score-function estimator", "log-derivative trick",
+              "log derivative trick", "reinforce", "likelihood ratio", "likelihood-ratio gradient",
+              "score function gradient"),
+             ("differentiation",)),
     RuleInfo("simplify", "simplify", "SymPy's simplify on the residual (slow, the last rung)", ()),
     RuleInfo("evaluation", "SymPy's evaluation, confirmed numerically",
              "SymPy evaluates the remaining sums and integrals (integrate, summation); accepted only where the "

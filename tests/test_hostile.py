@@ -285,7 +285,8 @@ def _scope() -> Scope:
 
 
 NAMES = ["x", "y", "z", "j", "J", "n", "sigma", "mu", "m", "v", "P", "Q", "pi", "oo", "__class__", "exp", "log",
-         "sqrt", "Abs", "N", "E", "KL", "Sum", "Integral", "diag", "tr", "det", "dot", "NormalDiag", "factorial"]
+         "sqrt", "Abs", "N", "E", "KL", "Sum", "Integral", "diag", "tr", "det", "dot", "NormalDiag", "factorial",
+         "Derivative", "diff", "grad", "sin", "cos"]
 NUMBERS = ["0", "1", "2", "10", "0.5", "1e3", "999", "1000", "1001", "10**99", "7" * 40, "1e-9", "3j", "0x1f"]
 TOKENS = NAMES + NUMBERS + ["+", "-", "*", "/", "**", "|", "(", ")", "[", "]", ",", "==", "<", ".", "'", ":=",
                             "lambda", "for", "in", "if", "else", " ", "^", "@", "%", "~", "...", "{", "}"]

@@ -73,7 +73,7 @@ def test_an_unknown_function_names_the_closest_functions(tmp_path):
     path.write_text(derivation_text("sqrtt(t)", "t"))
     result = run_cli("check", str(path))
     assert result.returncode == 2 and "did you mean 'sqrt'" in result.stdout
-    path.write_text(derivation_text("Derivative(t, t)", "1"))
+    path.write_text(derivation_text("Limit(t, t)", "1"))
     result = run_cli("check", str(path))
     assert result.returncode == 2 and "in all)" not in result.stdout and "README" in result.stdout
 

@@ -46,10 +46,13 @@ def pairs(depth: int):
                           f"({r1})*Sum(m[i], (i, 1, {bound})) + Sum({r2}, (i, 1, {bound}))"),
             "second_moment": (f"E(x**2 + {l1}, N(x, mu, {std}))", f"mu**2 + {std}**2 + {r1}"),
             "log_density": (f"E(log(N(x, mu, {std})), N(x, mu, {std}))", f"-log(sqrt(2*pi)*{std}) - 1/2 + 0*({r1})"),
+            # valid only where l1 does not depend on t (t is an atom): the derivative's variable is t
+            "derivative": (f"Derivative(({l1})*t**2, t)", f"2*t*({r1})"),
         }[kind]
 
     kinds = st.sampled_from(["add", "mul", "div", "log_product", "log_square", "sqrt_square", "exp_sum",
-                             "square", "cancel", "sum_const", "sum_split", "second_moment", "log_density"])
+                             "square", "cancel", "sum_const", "sum_split", "second_moment", "log_density",
+                             "derivative"])
     return st.tuples(kinds, sub, sub, st.sampled_from(["K", "J", "3"]), st.sampled_from(["sigma", "s", "t"])) \
         .map(rewrite) | atom
 

@@ -120,6 +120,7 @@ def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
         agree = f"the inequality holds at {evidence.points} points" if isinstance(step.claim, Bound) \
             else f"both sides agree at {evidence.points} points to {evidence.digits} digits"
         detail = f"not proved symbolically; {agree} (seed {evidence.seed})"
+        detail += _blocked(attempt, step)
         if evidence.scales:
             detail += (f"; values {evidence.scales}"
                        + (f", {evidence.complex_points} complex" if evidence.complex_points else "")
@@ -128,9 +129,20 @@ def decide(step: Step, attempt, numeric, seconds: float) -> Verdict:
     reason = "the rewrites did not close it"
     if numeric is not None and numeric.reason:
         reason += f"; numeric check: {numeric.reason}"
+    reason += _blocked(attempt, step)
     if attempt.residual:
         reason += f"; remaining difference: {_clip(attempt.residual)}"
     return Verdict(info, Status.UNKNOWN, "not proved", attempt.rules, reason, seconds)
+
+
+def _blocked(attempt, step: Step) -> str:
+    """The side conditions that stopped a rewrite, as the catalog states them: those of the rules the step
+    names, if any of them was stopped, else all."""
+    blocked = getattr(attempt, "blocked", ())
+    stated = [(rule, index) for rule, index in blocked if rule in step.by]
+    return "".join(f"; the rule '{RULES[rule].title}' did not apply: its side condition "
+                   f"'{RULES[rule].conditions[index]}' could not be shown"
+                   for rule, index in stated or blocked)
 
 
 def _clip(text: str, limit: int = 200) -> str:

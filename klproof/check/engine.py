@@ -17,6 +17,7 @@ import sympy as sp
 
 from klproof.catalog import EVALUATION, RULES, with_prerequisites
 from klproof.check.decide import InternalFailure
+from klproof.check.gradient_rules import recording
 from klproof.check.rules import PASSES, expectation, kl_definition
 from klproof.model import Identity, Implication, Step
 from klproof.printing import show
@@ -36,6 +37,7 @@ class Attempt:
     factor: str = ""  # for an equation that follows from the previous one: the factor between them
     forms: tuple[tuple[str, str], ...] = ()  # (rule, expression after it), when asked for
     residual_expr: sp.Expr | None = field(default=None, repr=False, compare=False)  # for the simplify rung
+    blocked: tuple[tuple[str, int], ...] = ()  # (rule, index of its condition) a side condition stopped
 
 
 def normal_form(expr: sp.Expr, allowed: frozenset[str], fired: list[str], forms: list | None = None,
@@ -150,20 +152,21 @@ def prove(step: Step, record_forms: bool = False, allow_simplify: bool = True, f
     premise = claim.premise_lhs - claim.premise_rhs if isinstance(claim, Implication) else None
     forms: list | None = [] if record_forms else None
     stage, residual, before = "algebra", difference, list(fired)
-    for stage, allowed in _ladder(step):
-        fired = list(before)
-        if forms is not None:
-            forms.append((f"[{stage}]", form_text(difference)))
-        residual = normal_form(difference, allowed, fired, forms, form_text)
-        if is_zero(residual):
-            return Attempt(True, tuple(fired), stage, forms=tuple(forms or ()))
-        if premise is not None:
-            factor = _factor(residual, normal_form(premise, allowed, fired))
-            if factor is not None:
-                fired.append("equation")
-                return Attempt(True, tuple(fired), stage, factor=str(factor), forms=tuple(forms or ()))
+    with recording() as blocked:  # side conditions that stopped a rewrite: the verdict names them
+        for stage, allowed in _ladder(step):
+            fired = list(before)
+            if forms is not None:
+                forms.append((f"[{stage}]", form_text(difference)))
+            residual = normal_form(difference, allowed, fired, forms, form_text)
+            if is_zero(residual):
+                return Attempt(True, tuple(fired), stage, forms=tuple(forms or ()))
+            if premise is not None:
+                factor = _factor(residual, normal_form(premise, allowed, fired))
+                if factor is not None:
+                    fired.append("equation")
+                    return Attempt(True, tuple(fired), stage, factor=str(factor), forms=tuple(forms or ()))
     attempt = Attempt(False, tuple(fired), stage, residual=show(residual), forms=tuple(forms or ()),
-                      residual_expr=residual)
+                      residual_expr=residual, blocked=tuple(sorted(blocked)))
     return simplify_rung(attempt, form_text) if allow_simplify else attempt
 
 

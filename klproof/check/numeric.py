@@ -234,6 +234,7 @@ class Comparison:
     relative: mpmath.mpf  # |lhs - rhs| / max(|lhs|, |rhs|), 0 when both are 0
     digits: int  # to how many digits the sides agree ("zero") or the difference is certified ("nonzero")
     quadrature: bool
+    differenced: bool = False  # a derivative of a quadrature: its error bound is pessimistic (rarely "zero")
 
 
 QUAD_DPS = 20  # quadrature's working digits; agreement through quadrature is graded to digits // 2
@@ -283,7 +284,7 @@ def compare(lhs, rhs, world: World, digits: int) -> Comparison:
     def result(status, digits_):
         if trace.unlocated:
             status = "unsure"  # quadrature may have missed the integrand's mass: no claim either way
-        return Comparison(status, left, right, diff, relative, digits_, trace.quadrature)
+        return Comparison(status, left, right, diff, relative, digits_, trace.quadrature, trace.differenced)
 
     if relative and relative > noise:
         # Nonzero, if a higher precision (other quadrature nodes) sees the same difference.
@@ -368,6 +369,7 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
     used_values: list = []
     needed = 4 * points  # cheap steps: the simple points and the sweep across scales and signs
     tried = 0  # rounds that said something or failed; points where a side is undefined are cheap extras
+    unsure_differences = 0
     for round_ in range(2 * points * ROUNDS_PER_POINT + UNDEFINED_ALLOWANCE):
         if len(agreed) >= needed or tried >= 2 * points * ROUNDS_PER_POINT:
             break
@@ -386,6 +388,10 @@ def sample(step: Step, seed: int, points: int = 6, digits: int = 30) -> NumericR
             continue
         if outcome.status == "nonzero":
             return NumericResult(witness=_witness(world, outcome), diagnosis=diagnose(step))
+        if outcome.status == "unsure" and outcome.differenced:
+            unsure_differences += 1
+            if unsure_differences >= points:  # each such point costs seconds and rarely says more
+                break
         if outcome.status == "zero":
             agreed.append(outcome)
             if outcome.quadrature:

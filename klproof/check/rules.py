@@ -14,6 +14,7 @@ import sympy as sp
 
 from klproof import vocabulary as C
 from klproof.check import gaussian_rules as G
+from klproof.check import gradient_rules as GR
 from klproof.check.product_rules import finite_sums, log_product, product_algebra
 from klproof.vocabulary.binders import subst
 
@@ -246,6 +247,9 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("log_product", log_product, (sp.Product,)),
     ("kl_product", kl_product, (C.KL,)),
     ("kl_definition", kl_definition, (C.KL,)),
+    # a derivative of E over a normal is rewritten before E becomes an integral (klproof.check.gradient_rules)
+    ("reparameterisation_gradient", GR.reparameterisation, (C.DerivativeAt,)),
+    ("score_function", GR.score_function, (C.DerivativeAt,)),
     ("expectation", expectation, (C.Expectation,)),
     ("multiple_integrals", G.nested_integrals, (sp.Integral,)),
     ("multiple_integrals", G.fubini, (sp.Integral,)),
@@ -256,6 +260,8 @@ PASSES: tuple[tuple[str, Callable[[sp.Expr], sp.Expr], tuple[type, ...]], ...] =
     ("normal_density", G.log_normal, (C.Normal,)),
     ("normal_density", normal_density, (C.Normal,)),
     ("product_algebra", product_algebra, (sp.Product,)),
+    ("leibniz", GR.leibniz, (C.DerivativeAt,)),
+    ("differentiation", GR.differentiation, (C.DerivativeAt,)),
     ("bayes", bayes, (C.Prob,)),
     ("log_rules", log_rules, (sp.log,)),
     ("gaussian_moments", gaussian_moments, (sp.Integral,)),

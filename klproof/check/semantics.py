@@ -34,6 +34,7 @@ from mpmath.libmp.libhyper import NoConvergence
 
 from klproof import vocabulary as C
 from klproof.check import quadrature
+from klproof.check.derivative_semantics import compile_derivative, derivative_points
 from klproof.check.quadrature import NotEvaluable, Undefined
 
 MAX_EXPONENT = 10**50  # exp(t) for |t| beyond this is not computed (exp(exp(x)) at x = 1e9 would not end)
@@ -75,6 +76,7 @@ class Trace:
     inside_quadrature: int = 0  # sums at quadrature nodes are the quadrature's business
     quadrature_error: mpmath.mpf = field(default_factory=lambda: mpmath.mpf(0))
     quadrature: bool = False
+    differenced: bool = False  # a derivative was taken of a value computed by quadrature
 
     def spend(self, amount: int) -> None:
         self.work += amount
@@ -497,6 +499,7 @@ class Evaluator:
         """(mean, scale) of every normal density in x inside f, and of every exp(a x^2 + b x + c) with
         a < 0: where the integrand's mass is. Without one, the mass is not located (see Trace.unlocated)."""
         centres = []
+        env = {**env, **derivative_points(self, f, env)}  # a density inside d/dmu sits near the point mu
         for n in f.atoms(C.Normal):
             if n.args[0] == x:
                 try:
@@ -681,4 +684,5 @@ _HANDLERS: dict[type, Callable[[Evaluator, sp.Basic], Compiled]] = {
     C.Expectation: Evaluator._expectation, C.KL: Evaluator._kl, C.LatentSum: Evaluator._latent_sum,
     sp.Integral: Evaluator._integral, sp.Sum: Evaluator._sum, sp.Product: Evaluator._product,
     C.Defined: Evaluator._defined, C.Trace: Evaluator._trace, C.Det: Evaluator._det, C.Dot: Evaluator._dot,
+    C.DerivativeAt: compile_derivative,  # finite differences of the body's own value
 }

@@ -25,6 +25,7 @@ from klproof import vocabulary as C
 from klproof.errors import FileLimitError, ParseError, Span, control_character, did_you_mean, show
 from klproof.model import Related, Relation
 from klproof.parse import build as B
+from klproof.vocabulary import derivatives as D
 from klproof.parse.build import (MAX_DEPTH, MAX_EXPANDED_NODES, MAX_EXPRESSION_CHARS, MAX_FILE_NODES,
                                  MAX_INTEGER_DIGITS, MAX_NODES, Scope)
 
@@ -614,6 +615,39 @@ def _dot(t: _Translator, node: ast.Call):
         return C.Dot(t.expr(node.args[0]), t.expr(node.args[1]), j, lo, hi)
 
 
+def _derivative(t: _Translator, node: ast.Call):
+    """Derivative(f, mu), Derivative(f, (mu, n)), diff(f, mu, n): d^n/dmu^n f at the point mu (see
+    vocabulary/derivatives.py). The point is read in the enclosing scope, then mu is bound in f."""
+    wrt, order_node = node.args[1], node.args[2] if len(node.args) == 3 else None
+    if isinstance(wrt, ast.Tuple) and len(wrt.elts) == 2 and order_node is None:
+        wrt, order_node = wrt.elts
+    usage = BUILTIN_USAGE["Derivative"]
+    if not isinstance(wrt, ast.Name):
+        raise t.error(wrt, f"a derivative is taken with respect to a variable, not '{t.segment(wrt)}'", usage)
+    order = 1
+    if order_node is not None:
+        value = t.expr(order_node)
+        if not (value.is_Integer and 1 <= value <= D.MAX_ORDER):
+            raise t.error(order_node, f"the order of a derivative must be a whole number from 1 to {D.MAX_ORDER}, "
+                          f"got '{t.segment(order_node)}'", usage)
+        order = int(value)
+    point = t.expr(wrt)
+    domain = D.variable_domain(point) if isinstance(point, sp.Symbol) else None
+    if domain is None:
+        what = "an integer" if point.is_integer else "not declared real" if isinstance(point, sp.Symbol) else \
+            "not a variable"
+        raise t.error(wrt, f"cannot differentiate with respect to '{wrt.id}': it is {what}",
+                      f'differentiate with respect to a real variable, declared e.g. {wrt.id} = "real"')
+    with t.bind(wrt, domain, f"the derivative with respect to {wrt.id}") as var:
+        derivative = C.DerivativeAt(t.expr(node.args[0]), var, point, sp.Integer(order))
+    implicit = D.implicit_dependence(derivative.body, var)
+    if implicit:
+        raise t.error(node, implicit, "e.g. Derivative((z - mu)/sigma, z) instead of Derivative(eps, z)")
+    if D.total_order(derivative) > D.MAX_TOTAL_ORDER:
+        raise t.error(node, f"nested derivatives of total order above {D.MAX_TOTAL_ORDER}", "split the step into smaller steps")
+    return derivative
+
+
 def _finite_density(cls):
     """A mass function of the vocabulary with a finite support, e.g. Bernoulli(x, p) (at a point: Bernoulli(1, p))."""
     def build(t: _Translator, node: ast.Call):
@@ -639,6 +673,8 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "log": (_unary(sp.log), (1,)),
     "ln": (_unary(sp.log), (1,)),
     "sqrt": (_unary(sp.sqrt), (1,)),
+    "sin": (_unary(sp.sin), (1,)),
+    "cos": (_unary(sp.cos), (1,)),
     "Abs": (_unary(sp.Abs), (1,)),
     "abs": (_unary(sp.Abs), (1,)),
     "N": (_normal, (3,)),
@@ -653,11 +689,14 @@ BUILTINS: dict[str, tuple[Callable, tuple[int, ...]]] = {
     "det": (_matrix_fn(C.Det), (1,)),
     "dot": (_dot, (3,)),
     **{cls.syntax: (_finite_density(cls), (cls.arity,)) for cls in C.FINITE_DENSITIES},
+    "Derivative": (_derivative, (2, 3)),
+    "diff": (_derivative, (2, 3)),
+    "grad": (_derivative, (2, 3)),
 }
 
 BUILTIN_USAGE = {
     "exp": "exp(x)", "log": "log(x), the natural logarithm", "ln": "ln(x), same as log(x)",
-    "sqrt": "sqrt(x)", "Abs": "Abs(x)", "abs": "abs(x)",
+    "sqrt": "sqrt(x)", "Abs": "Abs(x)", "abs": "abs(x)", "sin": "sin(x), x in radians", "cos": "cos(x), x in radians",
     "N": "N(x, mu, sigma): the normal density in x, sigma the standard deviation",
     "NormalDiag": "NormalDiag(z, mu[j], sigma[j], (j, 1, J)): a diagonal Gaussian",
     "E": "E(f, density), e.g. E(log(P(X|z)), Q(z|X)) or E(x**2, N(x, mu, sigma))",
@@ -668,4 +707,7 @@ BUILTIN_USAGE = {
     "diag": "diag(sigma[j]**2, (j, 1, k))", "tr": "tr(diag(...))", "det": "det(diag(...))",
     "dot": "dot(mu[j], mu[j], (j, 1, k)) for mu^T mu",
     "Bernoulli": "Bernoulli(x, p): the mass p^x (1 - p)^(1 - x) on x in {0, 1}, e.g. E(x, Bernoulli(x, p))",
+    "Derivative": "Derivative(f, mu) or Derivative(f, (mu, 2)): d/dmu f, mu a declared real symbol",
+    "diff": "diff(f, mu) or diff(f, mu, 2): the same as Derivative",
+    "grad": "grad(f, mu): the gradient with respect to the scalar mu, the same as Derivative",
 }

@@ -43,6 +43,7 @@ from klproof import vocabulary as C
 from klproof.errors import FileLimitError, ParseError, Span, did_you_mean
 from klproof.model import Related, Relation
 from klproof.parse import build as B
+from klproof.parse import latex_derivatives as LD
 from klproof.parse.build import MAX_DEPTH, MAX_EXPRESSION_CHARS, MAX_FILE_NODES, MAX_INTEGER_DIGITS, MAX_NODES, Scope
 from klproof.parse.expr import finish_related
 
@@ -66,7 +67,7 @@ SPACING = {",", ";", ":", "!", " ", "quad", "qquad", "space", "displaystyle", "t
            "biggl", "biggr", "Biggl", "Biggr", "bigm", "Bigm"}
 STYLE = {"bold", "mathbf", "bm", "boldsymbol", "mathit", "vec", "mathbfit"}  # vector/style marks: ignored
 FRACTIONS = {"frac", "dfrac", "tfrac", "cfrac"}
-FUNCTIONS = {"log", "ln", "exp"}
+FUNCTIONS = {"log", "ln", "exp", "sin", "cos"}
 BAR = {"mid", "vert"}
 PARALLEL = {"|", "parallel", "Vert"}
 _TAG = re.compile(r"((\\q?quad|\\[,;:! ]|\s)*\\cdots\s*\(\s*[0-9A-Za-z.]{1,8}\s*\)|\\tag\*?\s*\{[^{}]{0,20}\})\s*(\\\\)?\s*$")
@@ -523,6 +524,10 @@ class _Parser:
     def command_primary(self):
         t = self.tok
         name = t.text
+        if name in FRACTIONS and LD.is_derivative_fraction(self):
+            return LD.fraction_derivative(self), "big"
+        if name == "nabla":
+            return LD.nabla(self), "big"
         if name in FRACTIONS:
             self.next()
             if self.at("char", "["):
@@ -591,7 +596,7 @@ class _Parser:
             raise self.error(f"a power of \\{name} such as \\{name}^2 x is not supported", f"write (\\{name} x)^2")
         if self.at("char", "_"):
             raise self.error(f"\\{name} with a base is not supported", "klproof's \\log is the natural logarithm")
-        fn = sp.exp if name == "exp" else sp.log
+        fn = {"exp": sp.exp, "sin": sp.sin, "cos": sp.cos}.get(name, sp.log)
         if self.at_char("(["):
             return self.checked(fn(self.paren_group()), t)
         if self.at("char", "{"):
@@ -631,7 +636,7 @@ class _Parser:
             for k in range(len(run), 1, -1):
                 word = run[:k]
                 if word in _NAMEWORDS or (word in self._declared() and not self._all_single(word)):
-                    hint = f"write \\{word}" if word in ("log", "ln", "exp", "det") else \
+                    hint = f"write \\{word}" if word in ("log", "ln", "exp", "det", "sin", "cos") else \
                         f"write \\mathrm{{{word}}} for the name, or separate the letters with \\, for a product"
                     raise self.error(f"'{word}' reads as the product {' '.join(word)} in LaTeX", hint)
         if letter == "e" and "e" not in self.scope.symbols:

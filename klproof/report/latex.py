@@ -85,9 +85,10 @@ class KlproofLatexPrinter(LatexPrinter):
             return f"{self._print(x)} \\sim \\mathrm{{{density.latex_names[0]}}}({shown})"
         return f"{self._print(C.density_variable(density))} \\sim {self._print(density)}"
 
-    def _print_Expectation(self, e):
+    def _print_Expectation(self, e, exp=None):  # exp: SymPy passes the power of E[f]^2 here
         f, density, _ = e.args
-        return f"\\mathbb{{E}}_{{{self.density_subscript(density)}}}\\left[{self._print(f)}\\right]"
+        text = f"\\mathbb{{E}}_{{{self.density_subscript(density)}}}\\left[{self._print(f)}\\right]"
+        return f"\\left({text}\\right)^{{{exp}}}" if exp else text
 
     def _print_KL(self, e):
         return f"D_{{\\mathrm{{KL}}}}\\left({self._print(e.args[0])} \\,\\|\\, {self._print(e.args[1])}\\right)"

@@ -1,7 +1,8 @@
 """Bound variables: the one place that knows which notation binds what.
 
-A variable bound by ∫, Σ, ∏, E, KL, a sum over latent values or a diagonal
-Gaussian's index belongs to its binder, never to the file: it is a `Dummy`
+A variable bound by ∫, Σ, ∏, E, KL, a sum over latent values, a diagonal
+Gaussian's index or a derivative (d/dt f at a point: vocabulary/derivatives.py,
+where the point stays free) belongs to its binder, never to the file: it is a `Dummy`
 carrying the domain of its range (real for ∫ over ℝ, integer for Σ), so a
 file-level `x = "positive"` never reaches the x of ∫ dx over ℝ.
 
