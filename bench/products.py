@@ -28,7 +28,7 @@ from klproof.parse.file import read_derivation  # noqa: E402
 
 NEW_RULES = {"log_product", "product_algebra", "finite_sums"}
 OLD = sorted(p for p in (ROOT / "proofs").glob("*.toml") if p.name < "007")
-NEW = sorted(p for p in (ROOT / "proofs").glob("*.toml") if p.name >= "007")
+NEW = sorted(p for p in (ROOT / "proofs").glob("*.toml") if p.name.startswith(("007", "008")))
 
 
 def steps(paths):
