@@ -160,3 +160,21 @@ def test_a_step_accepted_on_numeric_evidence_is_exported_without_a_flag_and_says
     path.write_text(derivation_text("sqrt(t**2 + 2*t + 1)", "t + 1", "algebra"))  # not accepted: refused
     refused = run_cli("export", str(path))
     assert refused.returncode == 1 and "step 1 is numeric" in refused.stderr
+
+
+
+POWERED = ["KL(N(x, mu, 1), N(x, 0, 1))", "N(x, mu, 1)", "NormalDiag(z, m[j], v[j], (j, 1, J))", "P(z|X)", "Sum(x, z)",
+           "tr(diag(v[j], (j, 1, J)))", "det(diag(v[j], (j, 1, J)))", "dot(m[j], m[j], (j, 1, J))", "g(x)",
+           "Bernoulli(1, t)", "Laplace(x, mu, 1)", "Exponential(x, 1)", "E(x, N(x, mu, 1))", "Derivative(mu**3, mu)",
+           "Categorical(x, m[i], (i, 1, 3))", "Product(v[j], (j, 1, J))", "Sum(m[j], (j, 1, J))"]
+
+
+@pytest.mark.parametrize("text", POWERED)
+def test_every_notion_to_a_power_prints(text):
+    """SymPy prints f(x)^2 by handing the power to f's printer: a notion whose printer takes none must not crash."""
+    from klproof.parse.file import read_derivation
+    from klproof.report.latex import sympy_latex
+
+    source = derivation_text(f"({text})**2", "1", extra='[definitions]\n"g(a)" = "a + 1"')
+    (step,) = read_derivation("power.toml", source.encode()).steps
+    assert "^{2}" in sympy_latex(step.claim.lhs)

@@ -13,6 +13,7 @@ shows a formula other than the one klproof checked.
 from __future__ import annotations
 
 import ast
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,13 @@ class KlproofLatexPrinter(LatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         return name_latex(expr.name)
+
+    def _print_Pow(self, expr):
+        # SymPy prints f(x)^2 by passing exp= to f's printer; a notion whose printer takes no power is bracketed
+        base = expr.base
+        if base.is_Function and not _takes_power(self, base):
+            return rf"\left({self._print(base)}\right)^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr)
 
     def _print_Indexed(self, expr):
         return indexed_latex(expr.base.label.name, ", ".join(self._print(i) for i in expr.indices))
@@ -148,6 +156,14 @@ class KlproofLatexPrinter(LatexPrinter):
     def _print_log(self, e, exp=None):
         text = f"\\log\\left({self._print(e.args[0])}\\right)"
         return f"{text}^{{{exp}}}" if exp else text
+
+
+def _takes_power(printer: LatexPrinter, e) -> bool:
+    """Whether the printer of `e` (its class's _latex hook, or the printer's _print_<class>) accepts exp=."""
+    hook = getattr(type(e), "_latex", None) or getattr(printer, f"_print_{type(e).__name__}", None)
+    if hook is None:
+        return True  # SymPy's own printers of functions take it
+    return "exp" in inspect.signature(hook).parameters
 
 
 _PRINTER = KlproofLatexPrinter()
