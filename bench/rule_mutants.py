@@ -27,8 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from klproof import vocabulary as C  # noqa: E402
-from klproof.check import density_rules, engine, rules  # noqa: E402
-from klproof.check import engine, matrix_rules, rules  # noqa: E402
+from klproof.check import density_rules, engine, matrix_rules, rules  # noqa: E402
 from klproof.check import gaussian_rules as G  # noqa: E402
 from klproof.check.decide import Options, check_step  # noqa: E402
 from klproof.parse.file import read_derivation  # noqa: E402

@@ -9,7 +9,6 @@ from conftest import derivation_text, read_error
 from klproof import vocabulary as C
 from klproof.errors import ParseError, Span
 from klproof.parse.expr import Scope, parse_expression
-from klproof.parse.file import read_derivation
 from klproof.parse.latex import parse_latex
 
 R = dict(real=True)
