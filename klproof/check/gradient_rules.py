@@ -18,8 +18,6 @@ records which condition it was (`recording`), so the step's verdict says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 import sympy as sp
@@ -42,15 +40,20 @@ SCORE_DOMINATED = 0
 _BLOCKED: ContextVar[set | None] = ContextVar("klproof_blocked_conditions", default=None)
 
 
-@contextmanager
-def recording() -> Iterator[set]:
-    """Collect (rule, condition index) for every rewrite that a side condition stopped, inside the block."""
-    blocked: set = set()
-    token = _BLOCKED.set(blocked)
-    try:
-        yield blocked
-    finally:
-        _BLOCKED.reset(token)
+class recording:  # lower case: used as `with recording() as blocked:`, like a function
+    """Collect (rule, condition index) for every rewrite that a side condition stopped, inside the block.
+
+    A class, not a @contextmanager generator: leaving the block on a MemoryError (the worker's memory cap)
+    must not resume a generator, which needs memory of its own and left the worker thrashing until its
+    time limit instead of reporting the memory limit."""
+
+    def __enter__(self) -> set:
+        self.blocked: set = set()
+        self.token = _BLOCKED.set(self.blocked)
+        return self.blocked
+
+    def __exit__(self, *exc) -> None:
+        _BLOCKED.reset(self.token)
 
 
 def _blocked(rule: str, condition: int) -> None:
