@@ -20,6 +20,7 @@ from __future__ import annotations
 import sympy as sp
 
 from klproof import vocabulary as C
+from klproof.check.gaussian_rules import exponential_part
 from klproof.vocabulary import domains
 
 MAX_DEGREE = 40  # x^n with n above this is left alone (n! and the antiderivative's n terms stay small)
@@ -147,12 +148,7 @@ def _closed(f: sp.Expr, x, lo, hi) -> sp.Expr | None:
     total = sp.Integer(0)
     for term in sp.Add.make_args(sp.expand(f)):
         coeff, dep = term.as_independent(x, as_Add=False)
-        exponent, rest = sp.Integer(0), sp.Integer(1)
-        for factor in sp.Mul.make_args(sp.powsimp(dep, combine="exp")):
-            if isinstance(factor, sp.exp):
-                exponent += factor.args[0]
-            else:
-                rest *= factor
+        exponent, rest = exponential_part(dep)
         try:
             power = sp.Poly(sp.expand(exponent), x)
         except sp.PolynomialError:

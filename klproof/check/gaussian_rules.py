@@ -32,6 +32,17 @@ _BINDERS = (sp.Integral, sp.Sum, sp.Product, C.Expectation, C.KL, C.LatentSum, C
 _UNEVALUATED = (*_BINDERS, C.Normal, C.Prob)
 
 
+def exponential_part(e: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """(q, r) with e = exp(q) r: the exponentials of a product combined into one exponent, the rest apart."""
+    exponent, rest = sp.Integer(0), sp.Integer(1)
+    for factor in sp.Mul.make_args(sp.powsimp(e, combine="exp")):
+        if isinstance(factor, sp.exp):
+            exponent += factor.args[0]
+        else:
+            rest *= factor
+    return exponent, rest
+
+
 @lru_cache(maxsize=4096)
 def positive(e: sp.Expr) -> bool:
     """e > 0 by SymPy's assumptions or on the declared intervals (1 - a for a in (0, 1))."""
@@ -435,12 +446,7 @@ def gaussian_dominated(f: sp.Expr, variables: list) -> bool:
     written = f.replace(lambda n: isinstance(n, C.Normal), lambda n: n.formula())
     if isinstance(written, sp.Add):
         return False
-    exponent, rest = sp.Integer(0), sp.Integer(1)
-    for factor in sp.Mul.make_args(sp.powsimp(written, combine="exp")):
-        if isinstance(factor, sp.exp):
-            exponent += factor.args[0]
-        else:
-            rest *= factor
+    exponent, rest = exponential_part(written)
     if exponent == 0 or not all(rest.is_polynomial(v) for v in variables) or not is_real(exponent):
         return False
     try:

@@ -78,6 +78,13 @@ def binding(scope: Scope, name: str, domain: dict, span: Span, what: str) -> Ite
     """Open a binder for `name`: inside, the name means a fresh variable with `domain`."""
     var = fresh(name, **domain)
     _warn_if_shadowed(scope, name, var, span, what)
+    with bound_as(scope, name, var):
+        yield var
+
+
+@contextmanager
+def bound_as(scope: Scope, name: str, var):
+    """Inside the `with`, `name` means `var` (a scalar or a vector bound variable); the outer meaning after it."""
     outer = scope.bound.get(name)
     scope.bound[name] = var
     try:

@@ -10,13 +10,13 @@ compared here, structurally.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import sympy as sp
 from sympy.matrices.expressions import Identity, Inverse, MatAdd, MatMul, MatrixExpr, MatrixSymbol, Transpose
 
 from klproof import vocabulary as C
+from klproof.parse.build import bound_as
 from klproof.vocabulary.binders import fresh
 from klproof.vocabulary.linear_algebra import (DiagonalMatrix, EntryVector, PositiveDefiniteMatrix, Scalar, declared_matrix, is_invertible,
                                                is_matrix, vector_variable)
@@ -202,20 +202,10 @@ def _matrix_argument(m, what: str):
     return m
 
 
-@contextmanager
-def binding(scope, name: str, like: MatrixSymbol) -> Iterator[MatrixSymbol]:
+def binding(scope, name: str, like: MatrixSymbol):
     """Open a binder for the vector `name` (E over MvNormal): inside, the name is a fresh vector of like's shape,
     never the file's vector of that name."""
-    var = vector_variable(fresh(name), like)
-    outer = scope.bound.get(name)
-    scope.bound[name] = var
-    try:
-        yield var
-    finally:
-        if outer is None:
-            del scope.bound[name]
-        else:
-            scope.bound[name] = outer
+    return bound_as(scope, name, vector_variable(fresh(name), like))
 
 
 def zero_vector_like(value, like):
