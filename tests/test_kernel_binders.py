@@ -338,3 +338,49 @@ def test_rules_added_with_the_kernel(case, start, expr, symbols, provable):
         assert result.status is Status.PROVED, (case, result)
     else:
         assert result.status in NOT_PROVED, (case, result)
+
+
+# The rules and readers added for issues 14 and 15, attacked the same way: for each, a false step whose bound
+# variable clashes with a name outside, a false step that needs a declaration the binder's range does not keep,
+# and the true counterpart that must still be proved. (case, start, expr, extra symbols, provable)
+NEW_PATHS = [
+    # derivatives: d/dmu binds its own mu; the point is free
+    ("derivative: the bound mu confused with an integration variable named mu (false)",
+     "Derivative(Integral(mu*x*N(x, 0, 1), x), mu)", "Integral(x*N(x, 0, 1), x) + 1", {}, False),
+    ("derivative: |w| differentiated as if its bound variable were positive (false)",
+     "Derivative(Abs(w), w)", "1", {"w": "real"}, False),
+    ("derivative: true counterpart", "Derivative(mu**2*Integral(N(x, 0, 1), x), mu)", "2*mu", {}, True),
+    # products: the index is bound, its domain is the range's
+    ("product: index clashing with a free j (false)", "Product(j*m[k], (k, 1, 2))", "j**2*m[1]*m[1]", {}, False),
+    ("product: index declared positive, range negative (false)",
+     "log(Product(Abs(k), (k, -2, -1)))", "Sum(log(k), (k, -2, -1))", {"k": "positive integer"}, False),
+    ("product: true counterpart", "log(Product(s[k], (k, 1, J)))", "Sum(log(s[k]), (k, 1, J))", {}, True),
+    # finite sums in closed form
+    ("finite sum: the index named like a free symbol (false)", "Sum(a*j, (j, 1, J))", "a*J*(J + 1)/2 + j", {}, False),
+    ("finite sum: index declared positive over a range through 0 (false)",
+     "Sum(Abs(j), (j, -J, J))", "Sum(j, (j, -J, J))", {"j": "positive integer"}, False),
+    ("finite sum: true counterpart", "Sum(j, (j, 1, J))", "J*(J + 1)/2", {}, True),
+    # densities over a half line: the variable of E over Exponential is >= 0 whatever the file says
+    ("exponential: x declared negative in the file (false)",
+     "E(x, Exponential(x, w))", "-1/w", {"x": "negative"}, False),
+    ("exponential: a free x beside the bound x of E (false)",
+     "E(x, Exponential(x, w)) + x", "1/w", {}, False),
+    ("exponential: true counterpart, x declared negative", "E(x, Exponential(x, w))", "1/w", {"x": "negative"}, True),
+    # |x - m| split at the kink
+    ("absolute value: x declared positive, integral over the whole line (false)",
+     "E(Abs(x - mu), Laplace(x, mu, sigma))", "E(x - mu, Laplace(x, mu, sigma))", {"x": "positive"}, False),
+    ("absolute value: true counterpart", "E(Abs(x - mu), Laplace(x, mu, sigma))", "sigma", {"x": "positive"}, True),
+    # completing the square: the product of two densities in the same (bound) variable
+    ("normal product under an integral, the variances added without squares' root (false)",
+     "Integral(N(x, mu, 1)*N(x, 0, 1), x)", "N(mu, 0, 1)", {}, False),
+    ("normal product: true counterpart", "Integral(N(x, mu, 1)*N(x, 0, 1), x)", "N(mu, 0, sqrt(2))", {}, True),
+]
+
+
+@pytest.mark.parametrize("case,start,expr,symbols,provable", NEW_PATHS, ids=[c[0] for c in NEW_PATHS])
+def test_the_new_rules_and_readers_under_attack(case, start, expr, symbols, provable):
+    result = verdict(derivation(start, expr, symbols=symbols))
+    if provable:
+        assert result.status is Status.PROVED, (case, result.status, result.detail)
+    else:
+        assert result.status in NOT_PROVED, (case, result.status, result.detail)
